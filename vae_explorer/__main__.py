@@ -1,0 +1,7 @@
+"""Allow `python -m vae_explorer`."""
+
+import sys
+
+from vae_explorer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""MNIST-family data: the bundled offline test split and torchvision loading.
+
+Everything ends as an ImageSet: one float tensor of flat images in [0, 1] and
+one tensor of labels, ready to live whole on the training device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import struct
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA_ENV_VAR = "VAE_EXPLORER_DATA"
+RAW_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# IDX type codes (the third byte of the magic number) that MNIST-family files use.
+_IDX_UBYTE = 0x08
+
+
+class DataUnavailableError(RuntimeError):
+    """The data set is not on disk and could not be downloaded."""
+
+
+class IdxFormatError(ValueError):
+    """A file is not a well-formed IDX file."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """A split held as tensors: images (N, H*W) float32 in [0, 1], labels (N,) int64."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str = "mnist"
+    split: str = "test"
+    image_shape: tuple[int, int] = (28, 28)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def to(self, device: torch.device | str) -> "ImageSet":
+        return ImageSet(
+            self.images.to(device), self.labels.to(device), self.name, self.split, self.image_shape
+        )
+
+    def subset(self, count: int) -> "ImageSet":
+        return ImageSet(
+            self.images[:count], self.labels[:count], self.name, self.split, self.image_shape
+        )
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an unsigned-byte IDX file (optionally gzipped) into a numpy array."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as exc:
+        raise IdxFormatError(f"cannot read {path}: {exc}") from exc
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _IDX_UBYTE:
+        raise IdxFormatError(f"{path} is not an unsigned-byte IDX file")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise IdxFormatError(f"{path} is truncated in its header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise IdxFormatError(f"{path} holds {len(raw) - header} bytes of data, expected {expected}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def image_set_from_arrays(
+    images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, name: str, split: str
+) -> ImageSet:
+    images = torch.as_tensor(np.asarray(images))
+    if images.ndim != 3:
+        raise IdxFormatError(f"expected images shaped (N, H, W), got {tuple(images.shape)}")
+    labels = torch.as_tensor(np.asarray(labels)).to(torch.int64)
+    if labels.shape[0] != images.shape[0]:
+        raise IdxFormatError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    n, h, w = images.shape
+    flat = images.reshape(n, h * w).to(torch.float32).div_(255.0)
+    return ImageSet(flat, labels, name, split, (h, w))
+
+
+def load_bundled_test_split() -> ImageSet:
+    """The MNIST test split shipped inside the package, for the offline default."""
+    folder = resources.files("vae_explorer") / "resources" / "mnist"
+    with resources.as_file(folder) as path:
+        images = read_idx(path / "t10k-images-idx3-ubyte.gz")
+        labels = read_idx(path / "t10k-labels-idx1-ubyte.gz")
+    return image_set_from_arrays(images, labels, "mnist", "test")
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vae-explorer")) / "data"
+
+
+def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """--data-dir, else $VAE_EXPLORER_DATA, else the per-user data folder."""
+    if explicit:
+        return Path(explicit).expanduser()
+    from_env = os.environ.get(DATA_ENV_VAR)
+    if from_env:
+        return Path(from_env).expanduser()
+    return default_data_dir()
+
+
+def expected_layout(root: Path) -> str:
+    names = [name for pair in RAW_FILES.values() for name in pair]
+    return "\n".join(f"  {root / 'MNIST' / 'raw' / name}" for name in names)
+
+
+def _raw_files_present(root: Path, split: str) -> bool:
+    raw = root / "MNIST" / "raw"
+    return all((raw / name).exists() or (raw / f"{name}.gz").exists() for name in RAW_FILES[split])
+
+
+def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = True) -> ImageSet:
+    """Load an MNIST split from a torchvision-layout folder, downloading if allowed.
+
+    Raises DataUnavailableError, whose message names the files to provide,
+    when the files are missing and cannot be fetched.
+    """
+    if split not in RAW_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = Path(root)
+    present = _raw_files_present(root, split)
+    if not present and not download:
+        raise DataUnavailableError(_missing_message(root, "downloading is switched off"))
+    from torchvision.datasets import MNIST
+
+    try:
+        # torchvision prints each mirror it tries; keep our own message instead.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            dataset = MNIST(str(root), train=(split == "train"), download=not present)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no data"
+        reason = f"the download failed ({type(exc).__name__}: {exc})".splitlines()[0]
+        raise DataUnavailableError(_missing_message(root, reason)) from exc
+    return image_set_from_arrays(dataset.data, dataset.targets, "mnist", split)
+
+
+def _missing_message(root: Path, reason: str) -> str:
+    return (
+        f"MNIST is not in {root} and {reason}.\n"
+        f"Put the four uncompressed (or .gz) IDX files here:\n{expected_layout(root)}\n"
+        f"then pass --data-dir {root} or set {DATA_ENV_VAR}."
+    )
