@@ -1,0 +1,79 @@
+"""The model being explored, frozen, with the encoded data beside it.
+
+An ExplorerSession is what the views share: a copy of the weights in eval mode
+on the CPU (so interactive decoding never waits on a training thread), the
+displayed split, and its posterior means and log-variances. It is a plain
+object; widgets receive a new one whenever the model or data changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vae_explorer.core.checkpoint import Checkpoint
+from vae_explorer.core.data import ImageSet
+from vae_explorer.core.model import VAE
+
+
+@torch.no_grad()
+def encode_dataset(model: VAE, images: torch.Tensor, batch_size: int = 10000) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances of every image, as float32 numpy arrays."""
+    device = next(model.parameters()).device
+    mus, logvars = [], []
+    for start in range(0, images.shape[0], batch_size):
+        mu, logvar = model.encode(images[start : start + batch_size].to(device))
+        mus.append(mu.cpu())
+        logvars.append(logvar.cpu())
+    return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+
+
+def frozen_copy(model: VAE) -> VAE:
+    """A CPU copy in eval mode with gradients off, safe to use while the original trains."""
+    clone = copy.deepcopy(model).to("cpu").eval()
+    for parameter in clone.parameters():
+        parameter.requires_grad_(False)
+    return clone
+
+
+@dataclass
+class ExplorerSession:
+    checkpoint: Checkpoint
+    model: VAE  # frozen CPU copy used by every view
+    data: ImageSet  # the displayed split, on the CPU
+    latent_mu: np.ndarray  # (N, latent_dim)
+    latent_logvar: np.ndarray  # (N, latent_dim)
+
+    @classmethod
+    def create(cls, checkpoint: Checkpoint, data: ImageSet) -> "ExplorerSession":
+        model = frozen_copy(checkpoint.model)
+        data = data.to("cpu")
+        mu, logvar = encode_dataset(model, data.images)
+        return cls(checkpoint, model, data, mu, logvar)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.config.latent_dim
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.data.labels.numpy()
+
+    @torch.no_grad()
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoded mean images in [0, 1] for latent points z (M, d): shape (M, H, W)."""
+        z_t = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, self.latent_dim)
+        return self.model.decode_images(z_t).numpy()
+
+    @torch.no_grad()
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and log-variance for images (M, H*W) or (M, H, W) in [0, 1]."""
+        x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, self.model.config.input_dim)
+        mu, logvar = self.model.encode(x)
+        return mu.numpy(), logvar.numpy()
+
+    def image(self, index: int) -> np.ndarray:
+        return self.data.images[index].reshape(self.data.image_shape).numpy()
