@@ -195,6 +195,7 @@ class Trainer:
                 test_terms = evaluate_elbo(
                     model, self.test_set, cfg.beta, cfg.eval_batch_size, seed=cfg.seed
                 )
+            self._schedule_learning_rate(epoch)
             if _params_finite(model):
                 last_good = {k: v.detach().clone() for k, v in model.state_dict().items()}
             now = time.perf_counter()
@@ -203,6 +204,13 @@ class Trainer:
             )
             self.history.append(stats)
             yield stats
+
+    def _schedule_learning_rate(self, epochs_done: int) -> None:
+        cfg = self.config
+        if cfg.lr_schedule == "cosine":
+            lr = 0.5 * cfg.learning_rate * (1 + math.cos(math.pi * epochs_done / cfg.epochs))
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
 
     def _recover(self, last_good: dict[str, torch.Tensor]) -> None:
         if not _params_finite(self.model):

@@ -1,0 +1,102 @@
+"""Command line: `vae-explorer` opens the GUI; `train` and `evaluate` run headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from vae_explorer import __version__
+
+# Exit codes: 0 fine, 1 training failed or was interrupted, 2 bad input from the user.
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder holding MNIST in torchvision layout (DIR/MNIST/raw/...); "
+        "default: $VAE_EXPLORER_DATA, else a per-user data folder",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda", "mps"],
+        help="where the model runs; auto picks cuda, then mps, then cpu (default: auto)",
+    )
+
+
+def _hidden_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes must be integers separated by commas, got {text!r}")
+    if not sizes or any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError("give at least one positive hidden size, e.g. 512,256")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vae-explorer",
+        description="Train a variational autoencoder on MNIST and explore its latent space. "
+        "With no command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"vae-explorer {__version__}")
+    parser.add_argument(
+        "--checkpoint", metavar="FILE", help="model to open (default: the shipped 2-D model)"
+    )
+    _add_common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate}")
+
+    train = commands.add_parser("train", help="train a VAE and write a checkpoint")
+    _add_common(train)
+    train.add_argument("--output", "-o", default="vae.safetensors", metavar="FILE",
+                       help="checkpoint to write (default: vae.safetensors)")
+    train.add_argument("--epochs", type=int, default=30, help="passes over the training split (default: 30)")
+    train.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                       help="constant, or cosine: anneal the rate to zero by the last epoch")
+    train.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (default: 1)")
+    train.add_argument("--latent-dim", type=int, default=2, help="size of z (default: 2)")
+    train.add_argument("--hidden", type=_hidden_sizes, default=(512, 256), metavar="W1,W2,...",
+                       help="encoder hidden widths; the decoder mirrors them (default: 512,256)")
+    train.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
+                       help="p(x|z): bernoulli (cross-entropy) or gaussian (squared error)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    train.add_argument("--iwae-k", type=int, default=0, metavar="K",
+                       help="also record an IWAE log-likelihood estimate with K samples (default: skip)")
+
+    evaluate = commands.add_parser("evaluate", help="report test ELBO and an IWAE log-likelihood estimate")
+    evaluate.add_argument("checkpoint_file", metavar="CHECKPOINT", help="checkpoint to evaluate")
+    _add_common(evaluate)
+    evaluate.add_argument("--iwae-k", type=int, default=100, metavar="K",
+                          help="importance samples per image (default: 100; the classic reference uses 5000)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed for the sampled terms (default: 0)")
+    evaluate.add_argument("--limit", type=int, default=0, metavar="N", help="use only the first N test images")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in checkpoints so a model can be remade
+    if args.command == "train":
+        from vae_explorer.commands.train import run_train
+
+        return run_train(args)
+    if args.command == "evaluate":
+        from vae_explorer.commands.evaluate import run_evaluate
+
+        return run_evaluate(args)
+    from vae_explorer.qt.app import run_app
+
+    return run_app(checkpoint=args.checkpoint, data_dir=args.data_dir, device=args.device)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Headless commands behind `vae-explorer train` and `vae-explorer evaluate`."""
