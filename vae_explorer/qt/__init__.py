@@ -1,0 +1,1 @@
+"""Qt widgets of the desktop explorer; they talk to vae_explorer.core through plain objects."""

@@ -1,0 +1,157 @@
+"""Live loss curves: total, reconstruction and KL, per epoch for train and test.
+
+Each term gets its own small plot (their scales differ by two orders of
+magnitude). Per-epoch points are drawn as markers joined by lines; a light,
+thin curve shows the running training loss between epochs so something moves
+before the first epoch ends.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from vae_explorer.core.training import EpochStats
+
+TERMS = ("total", "reconstruction", "kl")
+TITLES = {
+    "total": "Loss (negative ELBO)",
+    "reconstruction": "Reconstruction  −log p(x|z)",
+    "kl": "KL(q(z|x) ‖ p(z))",
+}
+KINDS = ("train", "test", "running")
+TRAIN_COLOUR = "#1f77b4"
+TEST_COLOUR = "#ff7f0e"
+RUNNING_COLOUR = (31, 119, 180, 90)
+# Running points before this share of the run are left out of the y range: the
+# first batches' loss is several times the final one and would flatten the rest.
+IGNORE_EARLY_SHARE = 0.2
+
+
+class LossCurves(QWidget):
+    """Three stacked plots sharing an epoch axis; feed it add_running / add_epoch."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._epochs = 1
+        self._x: dict[tuple[str, str], list[float]] = {}
+        self._y: dict[tuple[str, str], list[float]] = {}
+        self._items: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.plots: dict[str, pg.PlotItem] = {}
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.graphics.setMinimumHeight(300)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+        # The legend gets its own row above the plots so it never covers a curve.
+        self.legend = pg.LegendItem(colCount=3, labelTextColor="#222", labelTextSize="9pt")
+        self.graphics.addItem(self.legend, row=0, col=0)
+        for row, term in enumerate(TERMS, start=1):
+            plot = self.graphics.addPlot(row=row, col=0)
+            self._style_plot(plot, term, last=row == len(TERMS))
+            self.plots[term] = plot
+            self._add_series(plot, term)
+            if row > 1:
+                plot.setXLink(self.plots[TERMS[0]])
+        for kind, label in (("train", "train (epoch)"), ("test", "test (epoch)"),
+                            ("running", "train (running)")):
+            self.legend.addItem(self._items["total", kind], label)
+        self.clear()
+
+    @staticmethod
+    def _style_plot(plot: pg.PlotItem, term: str, last: bool) -> None:
+        plot.setTitle(TITLES[term], color="#222", size="10pt")
+        plot.setLabel("left", "nats / image", color="#444")
+        if last:
+            plot.setLabel("bottom", "epoch", color="#444")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen("#333")
+            plot.getAxis(axis).setPen("#888")
+        plot.getAxis("left").setWidth(52)
+
+    def _add_series(self, plot: pg.PlotItem, term: str) -> None:
+        running = plot.plot(pen=pg.mkPen(RUNNING_COLOUR, width=1))
+        running.setClipToView(True)
+        running.setDownsampling(auto=True, method="peak")
+        train = plot.plot(
+            pen=pg.mkPen(TRAIN_COLOUR, width=2), symbol="o", symbolSize=6,
+            symbolBrush=TRAIN_COLOUR, symbolPen=None,
+        )
+        test = plot.plot(
+            pen=pg.mkPen(TEST_COLOUR, width=2), symbol="s", symbolSize=6,
+            symbolBrush=TEST_COLOUR, symbolPen=None,
+        )
+        for kind, item in (("running", running), ("train", train), ("test", test)):
+            self._items[term, kind] = item
+
+    # -- feeding -------------------------------------------------------------
+
+    def clear(self, epochs: int = 1) -> None:
+        """Forget all points; the x axis spans the run's epochs."""
+        self._epochs = max(int(epochs), 1)
+        for term in TERMS:
+            for kind in KINDS:
+                self._x[term, kind] = []
+                self._y[term, kind] = []
+                self._items[term, kind].setData([], [])
+            self.plots[term].setXRange(0, self._epochs, padding=0.02)
+            self.plots[term].enableAutoRange(axis="y", enable=False)
+
+    def add_running(self, position: float, total: float, reconstruction: float, kl: float) -> None:
+        """A running training loss at `position` epochs (fractional)."""
+        for term, value in zip(TERMS, (total, reconstruction, kl)):
+            self._append(term, "running", position, value)
+        self._refresh()
+
+    def add_epoch(self, stats: EpochStats) -> None:
+        train = stats.train
+        for term, value in zip(TERMS, (train.total, train.reconstruction, train.kl)):
+            self._append(term, "train", stats.epoch, value)
+        if stats.test is not None:
+            test = stats.test
+            for term, value in zip(TERMS, (test.total, test.reconstruction, test.kl)):
+                self._append(term, "test", stats.epoch, value)
+        self._refresh()
+
+    def series(self, term: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """The plotted x and y of one curve, as the plot item holds them."""
+        x, y = self._items[term, kind].getData()
+        if x is None:
+            return np.empty(0), np.empty(0)
+        return np.asarray(x), np.asarray(y)
+
+    # -- drawing -------------------------------------------------------------
+
+    def _append(self, term: str, kind: str, x: float, y: float) -> None:
+        if np.isfinite(y):
+            self._x[term, kind].append(float(x))
+            self._y[term, kind].append(float(y))
+
+    def _refresh(self) -> None:
+        for term in TERMS:
+            for kind in KINDS:
+                self._items[term, kind].setData(self._x[term, kind], self._y[term, kind])
+            self._fit_y(term)
+        latest = max((xs[-1] for xs in self._x.values() if xs), default=0.0)
+        if latest > self._epochs:
+            self.plots[TERMS[0]].setXRange(0, latest, padding=0.02)
+
+    def _fit_y(self, term: str) -> None:
+        values = list(self._y[term, "train"]) + list(self._y[term, "test"])
+        xs, ys = self._x[term, "running"], self._y[term, "running"]
+        if xs:
+            cutoff = IGNORE_EARLY_SHARE * xs[-1]
+            recent = [y for x, y in zip(xs, ys) if x >= cutoff]
+            values += recent or ys[-1:]
+        if not values:
+            return
+        low, high = min(values), max(values)
+        pad = max((high - low) * 0.08, abs(high) * 0.01, 1e-3)
+        self.plots[term].setYRange(low - pad, high + pad, padding=0)
