@@ -77,3 +77,13 @@ class ExplorerSession:
 
     def image(self, index: int) -> np.ndarray:
         return self.data.images[index].reshape(self.data.image_shape).numpy()
+
+    def posterior(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of q(z|x) for data point index, from this session's model."""
+        mu, logvar = self.encode(self.data.images[index : index + 1].numpy())
+        return mu[0], np.exp(0.5 * logvar[0])
+
+    def reconstruct(self, index: int) -> np.ndarray:
+        """The decoded posterior mean of data point index, shape (H, W)."""
+        mu, _ = self.encode(self.data.images[index : index + 1].numpy())
+        return self.decode(mu)[0]

@@ -1,0 +1,593 @@
+"""The main window: latent map in the middle, inspector on the left, tools on the right.
+
+The window owns the current ExplorerSession (frozen model + displayed split +
+codes). Views never hold their own model: they get decoders from the session
+being shown, which during training is a preview built from the latest epoch
+snapshot, and otherwise the committed session that `session` returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
+    QTabWidget, QToolBar, QVBoxLayout, QHBoxLayout, QWidget,
+)
+
+from vae_explorer.core import latent
+from vae_explorer.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from vae_explorer.core.data import ImageSet
+from vae_explorer.core.session import ExplorerSession
+from vae_explorer.qt.image_views import ImagePanel, save_array_png
+from vae_explorer.qt.latent_view import LatentView
+from vae_explorer.qt.tool_panels import InterpolationPanel, ManifoldPanel, SamplingPanel
+
+RECENT_KEY = "recentCheckpoints"
+RECENT_LIMIT = 8
+SPLIT_TEST, SPLIT_TRAIN, SPLIT_BOTH = "test", "train", "train+test"
+
+
+def _format_z(z: np.ndarray) -> str:
+    return "z = (" + ", ".join(f"{v:+.3f}" for v in np.asarray(z).reshape(-1)) + ")"
+
+
+class MainWindow(QMainWindow):
+    sessionChanged = Signal(object)  # the new committed ExplorerSession
+    dataPointPicked = Signal(int)  # index into session.data of a clicked data point
+
+    def __init__(self, session: ExplorerSession, data_dir: str | None = None, device: str = "cpu",
+                 settings: QSettings | None = None, test_split: ImageSet | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self._session = session
+        self._shown = session  # what the views decode from: the session, or a training preview
+        self.data_dir = data_dir
+        self.device = device
+        self.settings = settings if settings is not None else QSettings("vae-explorer", "vae-explorer")
+        self._splits: dict[str, ImageSet] = {SPLIT_TEST: test_split if test_split is not None else session.data}
+        self.unsaved = False
+        self.pinned: np.ndarray | None = None
+        self.picked_index: int | None = None
+        self.training_panel = None
+        self.first_paint_time: float | None = None
+
+        self.setWindowTitle("VAE Explorer")
+        self.resize(1400, 900)
+        self.latent_view = LatentView()
+        self.latent_view.setToolTip("")
+        self.setCentralWidget(self._build_centre())
+        self._build_inspector()
+        self._build_tools()
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self._show_session(session, autorange=True)
+        self._update_title()
+
+    # ----- public API ------------------------------------------------------------------------
+
+    @property
+    def session(self) -> ExplorerSession:
+        return self._session
+
+    @property
+    def shown_session(self) -> ExplorerSession:
+        """The session the views decode from (a training preview while a run is going)."""
+        return self._shown
+
+    def add_tool_panel(self, widget: QWidget, title: str) -> int:
+        """Add a tab to the tool dock on the right; returns its index."""
+        return self.tool_tabs.addTab(widget, title)
+
+    def set_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Make checkpoint the explored model: re-encode the shown split and refresh every view."""
+        with _busy_cursor():
+            session = ExplorerSession.create(checkpoint, self._session.data)
+        self._install_session(session)
+
+    def decode_2d(self, z: np.ndarray) -> np.ndarray:
+        """Decode map points (M, 2) with the shown model; extra latent dimensions are held at 0."""
+        z = np.asarray(z, np.float32).reshape(-1, 2)
+        dim = self._shown.latent_dim
+        if dim != 2:
+            full = np.zeros((z.shape[0], dim), np.float32)
+            full[:, : min(2, dim)] = z[:, : min(2, dim)]
+            z = full
+        return self._shown.decode(z)
+
+    # ----- construction ----------------------------------------------------------------------
+
+    def _build_centre(self) -> QWidget:
+        self.split_combo = QComboBox()
+        self.split_combo.addItem(f"Test split ({len(self._splits[SPLIT_TEST]):,} images)", SPLIT_TEST)
+        if self.data_dir:
+            self.split_combo.addItem("Training split (60,000)", SPLIT_TRAIN)
+            self.split_combo.addItem("Training + test (70,000)", SPLIT_BOTH)
+        self.split_combo.setToolTip("Which images are encoded and drawn on the map"
+                                    + ("" if self.data_dir else " (start with --data-dir to add the training split)"))
+        self.manifold_check = QCheckBox("Manifold overlay")
+        self.manifold_check.setToolTip("Tile decoded images over the visible part of the map (M)")
+        self.manifold_spin = QSpinBox(minimum=3, maximum=40, value=14)
+        self.manifold_spin.setToolTip("Decoded images across the visible width")
+        self.manifold_spin.setSuffix(" across")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 6, 8, 2)
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.split_combo)
+        bar.addSpacing(16)
+        bar.addWidget(self.manifold_check)
+        bar.addWidget(self.manifold_spin)
+        bar.addStretch(1)
+        self.map_title = QLabel()
+        self.map_title.setMinimumWidth(50)
+        bar.addWidget(self.map_title)
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.latent_view, 1)
+        hint = QLabel("Hover to decode · click to pin · click a point to inspect it · Shift+click: interpolation "
+                      "ends · drag to pan · wheel to zoom · click the legend to hide a digit")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        hint.setMinimumWidth(200)
+        hint.setContentsMargins(8, 3, 8, 4)
+        layout.addWidget(hint)
+        return centre
+
+    def _build_inspector(self) -> None:
+        self.hover_panel = ImagePanel("Under the cursor", "Hover over the map", 150)
+        self.pinned_panel = ImagePanel("Pinned point", "Click the map to pin a point", 150)
+        self.original_panel = ImagePanel("Data image", "Click a data point", 90)
+        self.reconstruction_panel = ImagePanel("Reconstruction", "", 90)
+        self.hover_panel.setToolTip("The decoder's mean image for the latent point under the cursor")
+        self.pinned_panel.setToolTip("The decoded image at the pinned point (Ctrl+E exports it)")
+        self.original_panel.setToolTip("The clicked image; its posterior q(z|x) is drawn on the map as "
+                                       "1σ (solid) and 2σ (dashed) ellipses")
+        self.reconstruction_panel.setToolTip("Decoded posterior mean: what the VAE makes of this image")
+        pair = QHBoxLayout()
+        pair.addWidget(self.original_panel)
+        pair.addWidget(self.reconstruction_panel)
+        self.picked_caption = QLabel("")
+        self.picked_caption.setWordWrap(True)
+        inspector = QWidget()
+        layout = QVBoxLayout(inspector)
+        layout.addWidget(self.hover_panel, 3)
+        layout.addWidget(self.pinned_panel, 3)
+        layout.addLayout(pair, 2)
+        layout.addWidget(self.picked_caption)
+        layout.addStretch(0)
+        dock = QDockWidget("Inspector", self)
+        dock.setObjectName("inspectorDock")
+        dock.setWidget(inspector)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        inspector.setMinimumWidth(220)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.inspector_dock = dock
+
+    def _build_tools(self) -> None:
+        self.tool_tabs = QTabWidget()
+        self.manifold_panel = ManifoldPanel()
+        self.interpolation_panel = InterpolationPanel()
+        self.sampling_panel = SamplingPanel()
+        self.add_tool_panel(self.manifold_panel, "Manifold")
+        self.add_tool_panel(self.interpolation_panel, "Interpolation")
+        self.add_tool_panel(self.sampling_panel, "Samples")
+        dock = QDockWidget("Tools", self)
+        dock.setObjectName("toolDock")
+        dock.setWidget(self.tool_tabs)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.tool_tabs.setMinimumWidth(340)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tool_dock = dock
+        self.resizeDocks([self.inspector_dock, self.tool_dock], [250, 430], Qt.Orientation.Horizontal)
+
+    def _build_status_bar(self) -> None:
+        self.z_label = QLabel("")
+        self.z_label.setMinimumWidth(190)
+        self.model_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.z_label)
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.open_action = self._action(menu, "&Open checkpoint…", QKeySequence.StandardKey.Open,
+                                        "Open a .safetensors checkpoint saved by vae-explorer", self._on_open)
+        self.save_action = self._action(menu, "&Save checkpoint as…", QKeySequence.StandardKey.SaveAs,
+                                        "Save the explored model (for example one you just trained)", self._on_save_as)
+        self.recent_menu = menu.addMenu("Open &recent")
+        menu.addSeparator()
+        export = menu.addMenu("&Export")
+        self._action(export, "Pinned decoded image (PNG)…", "Ctrl+E", "The decode of the pinned point",
+                     lambda: self._export_dialog("decoded image", self.export_decoded_image))
+        self._action(export, "Manifold (PNG)…", None, "The inverse-CDF manifold grid",
+                     lambda: self._export_dialog("manifold", self.export_manifold))
+        self._action(export, "Interpolation strip (PNG)…", None, "The strip from A to B",
+                     lambda: self._export_dialog("interpolation", self.export_interpolation))
+        self._action(export, "Prior samples (PNG)…", None, "The grid of samples from the prior",
+                     lambda: self._export_dialog("samples", self.export_samples))
+        self._action(export, "Latent map (PNG)…", "Ctrl+Shift+E", "The map as it looks now",
+                     lambda: self._export_dialog("latent map", self.export_map))
+        self._action(export, "Latent codes with labels (CSV)…", None,
+                     "Posterior means and log-variances of the shown split, one row per image",
+                     lambda: self._export_dialog("latent codes", self.export_codes_csv, "CSV files (*.csv)", ".csv"))
+        menu.addSeparator()
+        self._action(menu, "&Quit", QKeySequence.StandardKey.Quit, "Close vae-explorer", self.close)
+
+        view = self.menuBar().addMenu("&View")
+        self.manifold_action = self._action(view, "&Manifold overlay", "M", "Tile decoded images over the map",
+                                            self.manifold_check.toggle)
+        self._action(view, "&Reset zoom", "R", "Fit the map to the data", self.latent_view.auto_range)
+        self._action(view, "&Clear pins and overlays", "Esc", "Remove pin, ellipses and path", self.clear_marks)
+        view.addSeparator()
+        view.addAction(self.inspector_dock.toggleViewAction())
+        view.addAction(self.tool_dock.toggleViewAction())
+        self._rebuild_recent_menu()
+
+    def _action(self, menu, text, shortcut, tip, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _connect(self) -> None:
+        self.latent_view.hovered.connect(self._on_hover)
+        self.latent_view.clicked.connect(self._on_click)
+        self.latent_view.left.connect(lambda: self.z_label.setText(""))
+        self.manifold_check.toggled.connect(self.latent_view.set_manifold_visible)
+        self.manifold_spin.valueChanged.connect(self.latent_view.set_manifold_columns)
+        self.split_combo.activated.connect(self._on_split_chosen)
+        self.interpolation_panel.pathChanged.connect(self._on_path_changed)
+        self.interpolation_panel.pickRequested.connect(self._on_pick_endpoint_from_pin)
+
+    # ----- sessions --------------------------------------------------------------------------
+
+    def _install_session(self, session: ExplorerSession) -> None:
+        same_data = session.data is self._session.data or len(session.data) == len(self._session.data)
+        self._session = session
+        self._show_session(session, autorange=not same_data)
+        self._update_title()
+        if self.training_panel is not None:
+            self.training_panel.set_display_data(session.data)
+        self.sessionChanged.emit(session)
+
+    def _show_session(self, session: ExplorerSession, autorange: bool = False) -> None:
+        """Point every view at session's model and codes."""
+        previous = self._shown
+        self._shown = session
+        if autorange or previous.data is not session.data or len(self.latent_view.codes) != len(session.latent_mu):
+            self.latent_view.set_points(session.latent_mu, session.labels, autorange=autorange)
+        else:
+            self.latent_view.update_codes(session.latent_mu)
+        self.latent_view.decoder = self.decode_2d
+        self.latent_view.refresh_manifold()
+        self.manifold_panel.set_decoder(self.decode_2d)
+        self.interpolation_panel.set_decoder(self.decode_2d)
+        self.sampling_panel.set_decoder(session.decode, session.latent_dim)
+        if self.pinned is not None:
+            self._pin(self.pinned)
+        if self.picked_index is not None and self.picked_index < len(session.data):
+            self._show_data_point(self.picked_index)
+        else:
+            self._clear_data_point()
+        dims = session.latent_dim
+        self.map_title.setText(
+            f"{len(session.data):,} posterior means · {session.data.split} split"
+            + ("" if dims == 2 else f" · first 2 of {dims} latent dims (others held at 0)"))
+
+    def _update_title(self) -> None:
+        checkpoint = self._session.checkpoint
+        name = checkpoint.path.name if checkpoint.path else "trained in this session"
+        self.setWindowTitle(f"VAE Explorer — {name}{' (unsaved)' if self.unsaved else ''}")
+        config = checkpoint.model_config
+        self.model_label.setText(f"{name} · {config.latent_dim}-D latent · {config.likelihood} · device {self.device}")
+
+    # ----- map interaction -------------------------------------------------------------------
+
+    def _on_hover(self, z: np.ndarray) -> None:
+        image = self.decode_2d(z)[0]
+        self.hover_panel.set_image(image, _format_z(z))
+        self.z_label.setText(_format_z(z))
+
+    def _on_click(self, z: np.ndarray, index: int, modifiers) -> None:
+        if modifiers & Qt.KeyboardModifier.ShiftModifier:
+            which = self.interpolation_panel.next_endpoint()
+            if which == "A":
+                self.interpolation_panel.set_endpoint("B", None)
+            self.interpolation_panel.set_endpoint(which, z)
+            self.tool_tabs.setCurrentWidget(self.interpolation_panel)
+            self.statusBar().showMessage(f"Interpolation {which} set at {_format_z(z)}", 4000)
+            return
+        if index >= 0:
+            self._show_data_point(index)
+            self.dataPointPicked.emit(index)
+        else:
+            self._pin(z)
+
+    def _pin(self, z: np.ndarray) -> None:
+        self.pinned = np.asarray(z, np.float32).reshape(-1)[:2].copy()
+        self.pinned_panel.set_image(self.decode_2d(self.pinned)[0], _format_z(self.pinned))
+        self.latent_view.show_marker("pin", self.pinned)
+        self.statusBar().showMessage(f"Pinned {_format_z(self.pinned)}", 5000)
+
+    def _show_data_point(self, index: int) -> None:
+        session = self._shown
+        self.picked_index = index
+        label = int(session.labels[index])
+        mu, sigma = session.posterior(index)
+        self.original_panel.set_image(session.image(index), f"#{index} · digit {label}")
+        self.reconstruction_panel.set_image(session.reconstruct(index), "decoded μ")
+        self.latent_view.show_posterior("posterior", mu[:2], sigma[:2])
+        self.picked_caption.setText(
+            f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu[:2])}), "
+            f"σ = ({', '.join(f'{v:.3f}' for v in sigma[:2])})")
+        self.statusBar().showMessage(f"Data point #{index} (digit {label}): μ = {_format_z(mu)[4:]}", 5000)
+
+    def _clear_data_point(self) -> None:
+        self.picked_index = None
+        self.original_panel.set_image(None)
+        self.reconstruction_panel.set_image(None)
+        self.picked_caption.setText("")
+        self.latent_view.clear_overlay("posterior")
+
+    def clear_marks(self) -> None:
+        self.pinned = None
+        self.pinned_panel.set_image(None)
+        self.latent_view.clear_overlay("pin")
+        self._clear_data_point()
+        self.interpolation_panel.set_endpoint("A", None)
+        self.interpolation_panel.set_endpoint("B", None)
+
+    def _on_pick_endpoint_from_pin(self, which: str) -> None:
+        if self.pinned is None:
+            self.statusBar().showMessage("Pin a point first: click an empty spot on the map", 5000)
+            return
+        self.interpolation_panel.set_endpoint(which, self.pinned)
+
+    def _on_path_changed(self, path: np.ndarray | None) -> None:
+        if path is None:
+            self.latent_view.clear_overlay("interpolation")
+            self.latent_view.clear_overlay("interpolation-ends")
+        else:
+            self.latent_view.show_path("interpolation", path, colour=(255, 230, 120))
+
+    # ----- splits ----------------------------------------------------------------------------
+
+    def _on_split_chosen(self, _index: int) -> None:
+        self.show_split(self.split_combo.currentData())
+
+    def show_split(self, split: str) -> bool:
+        """Encode and draw another split; on failure say why and keep the current one."""
+        try:
+            with _busy_cursor():
+                data = self._load_split(split)
+                session = ExplorerSession.create(self._session.checkpoint, data)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves the current split in place
+            QMessageBox.warning(self, "Cannot show that split", f"{exc}\n\nThe map keeps showing the "
+                                f"{self._session.data.split} split.")
+            self.split_combo.setCurrentIndex(max(0, self.split_combo.findData(self._session.data.split)))
+            return False
+        self.picked_index = None
+        self._install_session(session)
+        self.latent_view.auto_range()
+        return True
+
+    def _load_split(self, split: str) -> ImageSet:
+        if split in self._splits:
+            return self._splits[split]
+        if not self.data_dir:
+            raise RuntimeError("no data folder was given (start with --data-dir DIR)")
+        from vae_explorer.core.data import load_mnist
+
+        self.statusBar().showMessage(f"Loading MNIST from {self.data_dir}…")
+        train = self._splits.get(SPLIT_TRAIN) or load_mnist(self.data_dir, "train", download=False)
+        self._splits[SPLIT_TRAIN] = train
+        test = self._splits[SPLIT_TEST]
+        import torch
+
+        self._splits[SPLIT_BOTH] = ImageSet(torch.cat([train.images, test.images]),
+                                            torch.cat([train.labels, test.labels]),
+                                            train.name, SPLIT_BOTH, train.image_shape)
+        self.statusBar().clearMessage()
+        return self._splits[split]
+
+    # ----- files -----------------------------------------------------------------------------
+
+    def _on_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", self._last_folder(),
+                                              "vae-explorer checkpoints (*.safetensors);;All files (*)")
+        if path:
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: str | Path) -> bool:
+        """Load and explore path; a bad file gets a message and the current model stays."""
+        if not self._confirm_discard():
+            return False
+        try:
+            checkpoint = load_checkpoint(path, device="cpu")
+        except CheckpointError as exc:
+            QMessageBox.critical(self, "Cannot open checkpoint", f"{exc}\n\nThe current model stays open.")
+            self._remember_recent(path, remove=True) if not Path(path).exists() else None
+            return False
+        self.set_checkpoint(checkpoint)
+        self.unsaved = False
+        self._update_title()
+        self._remember_recent(path)
+        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        return True
+
+    def _on_save_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint as", self._last_folder("model.safetensors"),
+                                              "vae-explorer checkpoints (*.safetensors)")
+        if path:
+            self.save_checkpoint_as(path)
+
+    def save_checkpoint_as(self, path: str | Path) -> bool:
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
+        try:
+            save_checkpoint(self._session.checkpoint, path)
+        except OSError as exc:
+            QMessageBox.critical(self, "Cannot save checkpoint", f"Could not write {path}: {exc}")
+            return False
+        self.unsaved = False
+        self._update_title()
+        self._remember_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _last_folder(self, name: str = "") -> str:
+        recent = self.recent_files()
+        folder = Path(recent[0]).parent if recent else Path.home()
+        return str(folder / name)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value(RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember_recent(self, path: str | Path, remove: bool = False) -> None:
+        path = str(Path(path).resolve())
+        files = [p for p in self.recent_files() if p != path]
+        if not remove:
+            files.insert(0, path)
+        self.settings.setValue(RECENT_KEY, files[:RECENT_LIMIT])
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for number, path in enumerate(files, start=1):
+            action = self.recent_menu.addAction(f"&{number} {Path(path).name}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_checkpoint(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # ----- export ----------------------------------------------------------------------------
+
+    def _export_dialog(self, what: str, writer, filter_: str = "PNG images (*.png)", suffix: str = ".png") -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", self._last_folder(what.replace(" ", "-") + suffix),
+                                              filter_)
+        if not path:
+            return
+        if not path.lower().endswith(suffix):
+            path += suffix
+        try:
+            writer(path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.critical(self, f"Cannot export {what}", str(exc))
+            return
+        self.statusBar().showMessage(f"Exported {what} to {path}", 5000)
+
+    def export_decoded_image(self, path: str) -> None:
+        if self.pinned_panel.array is None:
+            raise ValueError("nothing is pinned yet: click the map to pin a point first")
+        save_array_png(self.pinned_panel.array, path)
+
+    def export_manifold(self, path: str) -> None:
+        save_array_png(self.manifold_panel.array, path)
+
+    def export_interpolation(self, path: str) -> None:
+        if self.interpolation_panel.array is None:
+            raise ValueError("no interpolation yet: Shift+click two points on the map first")
+        save_array_png(self.interpolation_panel.array, path)
+
+    def export_samples(self, path: str) -> None:
+        save_array_png(self.sampling_panel.array, path)
+
+    def export_map(self, path: str) -> None:
+        if not self.latent_view.plot_widget.grab().save(str(path), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def export_codes_csv(self, path: str) -> None:
+        session = self._shown
+        latent.write_codes_csv(path, session.latent_mu, session.labels,
+                               None if session is not self._session else session.latent_logvar, session.data.split)
+
+    # ----- training --------------------------------------------------------------------------
+
+    def attach_training_panel(self, panel) -> None:
+        """Wire a TrainingPanel: epoch snapshots redraw the map, a finished run becomes the model."""
+        self.training_panel = panel
+        panel.set_display_data(self._session.data)
+        panel.epochSnapshot.connect(self._on_epoch_snapshot)
+        panel.trainingFinished.connect(self._on_training_finished)
+        panel.trainingFailed.connect(self._on_training_failed)
+        if hasattr(panel, "trainingCancelled"):
+            panel.trainingCancelled.connect(self._on_training_cancelled)
+        self.add_tool_panel(panel, "Training")
+
+    def _on_epoch_snapshot(self, snapshot) -> None:
+        mu = np.asarray(snapshot.latent_mu, np.float32)
+        if mu.shape[0] != len(self._session.data):
+            return  # the user switched splits mid-run; the next finished model re-encodes anyway
+        preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu,
+                                  np.full_like(mu, np.nan))  # log-variances are not sent per epoch
+        self._show_session(preview)
+        stats = getattr(snapshot, "stats", None)
+        if stats is not None:
+            self.statusBar().showMessage(f"Training: epoch {stats.epoch}/{stats.epochs}, map re-encoded", 4000)
+
+    def _on_training_finished(self, checkpoint: Checkpoint) -> None:
+        checkpoint.path = None
+        self.set_checkpoint(checkpoint)
+        self.unsaved = True
+        self._update_title()
+        self.statusBar().showMessage("Training finished: the new model is now explored. "
+                                     "Save it with File › Save checkpoint as (Ctrl+Shift+S).", 10000)
+
+    def _on_training_failed(self, message: str) -> None:
+        # The panel shows the message itself; the map goes back to the model in place.
+        self._show_session(self._session)
+        self.statusBar().showMessage("Training failed; the previous model is still the explored one.", 10000)
+
+    def _on_training_cancelled(self) -> None:
+        self._show_session(self._session)
+        self.statusBar().showMessage("Training cancelled; the previous model is still the explored one.", 10000)
+
+    # ----- closing ---------------------------------------------------------------------------
+
+    def _confirm_discard(self) -> bool:
+        """True when it is fine to replace the current model (saved, or the user says so)."""
+        if not self.unsaved:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved model", "The model you trained has not been saved. Save it first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            self._on_save_as()
+            return not self.unsaved
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        if self.training_panel is not None:
+            self.training_panel.shutdown()
+        self.latent_view._manifold_timer.stop()
+        event.accept()
+
+
+class _busy_cursor:
+    """Wait cursor for the few operations that take a second (encoding 70,000 images)."""
+
+    def __enter__(self):
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+
+    def __exit__(self, *exc):
+        QApplication.restoreOverrideCursor()
+        return False
