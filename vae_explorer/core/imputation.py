@@ -109,8 +109,9 @@ def observed_log_likelihood(
 
     logits, x and observed broadcast against each other; the sum runs over the last axis.
     """
+    logits, x = torch.broadcast_tensors(logits, x)
     if model.config.likelihood == "bernoulli":
-        per_pixel = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none")
+        per_pixel = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     else:
         per_pixel = -0.5 * (torch.sigmoid(logits) - x).pow(2) / model.config.gaussian_std**2
     return (per_pixel * observed).sum(dim=-1)
