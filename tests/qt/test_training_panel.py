@@ -1,0 +1,234 @@
+"""The training panel driven like a user would: clicks on its buttons, real training runs."""
+
+from __future__ import annotations
+
+import gc
+import socket
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QThread, Qt
+
+from vae_explorer.core.model import build_model
+from vae_explorer.qt.training_panel import TrainingPanel
+
+SIGNAL_TIMEOUT_MS = 60_000  # generous: CI shares 2 cores; a tiny run takes a few seconds
+
+
+def running_qthreads() -> list[QThread]:
+    # type() rather than isinstance(): some lazy torch modules warn when probed.
+    return [o for o in gc.get_objects() if issubclass(type(o), QThread) and o.isRunning()]
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    """Stricter than the conftest check: the panel joins its thread before it reports."""
+    yield
+    leftover = running_qthreads()
+    assert not leftover, f"test left QThreads running: {leftover}"
+
+
+def make_panel(qtbot, data=None, **kwargs) -> TrainingPanel:
+    panel = TrainingPanel(**kwargs)
+    qtbot.addWidget(panel)
+    if data is not None:
+        panel.set_training_data(data.subset(2000))
+        panel.set_test_data(data.subset(500))
+        panel.set_display_data(data.subset(300))
+    panel.hidden_edit.setText("32, 16")
+    panel.epochs_spin.setValue(2)
+    panel.batch_spin.setValue(100)
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    panel.resize(420, 900)
+    panel.show()
+    return panel
+
+
+@pytest.fixture
+def panel(qtbot, bundled_test_set):
+    panel = make_panel(qtbot, bundled_test_set)
+    yield panel
+    panel.shutdown()
+
+
+@pytest.fixture
+def long_panel(panel, bundled_test_set):
+    """A run long enough to interrupt: 10,000 images, small batches, many epochs."""
+    panel.set_training_data(bundled_test_set)
+    panel.batch_spin.setValue(16)
+    panel.epochs_spin.setValue(50)
+    return panel
+
+
+def click(qtbot, button) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_start_trains_updates_curves_and_delivers_a_checkpoint(qtbot, panel):
+    snapshots, progress = [], []
+    panel.epochSnapshot.connect(snapshots.append)
+    panel.trainingProgress.connect(progress.append)
+    with qtbot.waitSignal(panel.trainingStarted, timeout=1000):
+        with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS) as finished:
+            click(qtbot, panel.start_button)
+            assert panel.is_running()
+            assert not panel.start_button.isEnabled() and panel.cancel_button.isEnabled()
+    assert not panel.is_running()
+    assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+    # Progress: reports arrived, the bar is full, the text names epoch, batch and ETA.
+    assert progress and progress[-1].epoch == 2 and progress[-1].batch == 20
+    assert panel.progress_bar.value() == panel.progress_bar.maximum()
+    assert "Training finished" in panel.status_label.text()
+
+    # One snapshot per epoch, with the display split encoded (300 images, 2-D).
+    assert [s.stats.epoch for s in snapshots] == [1, 2]
+    assert all(s.latent_mu.shape == (300, 2) for s in snapshots)
+
+    # The curves plot exactly the per-epoch numbers and the running reports.
+    for term, field in (("total", "total"), ("reconstruction", "reconstruction"), ("kl", "kl")):
+        x, y = panel.curves.series(term, "train")
+        np.testing.assert_array_equal(x, [1, 2])
+        np.testing.assert_allclose(y, [getattr(s.stats.train, field) for s in snapshots])
+        x, y = panel.curves.series(term, "test")
+        np.testing.assert_allclose(y, [getattr(s.stats.test, field) for s in snapshots])
+    x, y = panel.curves.series("total", "running")
+    np.testing.assert_allclose(x, [p.position for p in progress])
+    np.testing.assert_allclose(y, [p.loss for p in progress])
+
+    checkpoint = finished.args[0]
+    assert checkpoint.train_config == panel.train_config()
+    assert checkpoint.model.config.hidden_sizes == (32, 16)
+    assert checkpoint.metrics["test_loss"] == pytest.approx(snapshots[-1].stats.test.total)
+    initial = build_model(checkpoint.model.config, seed=0).state_dict()
+    trained = checkpoint.model.state_dict()
+    assert all(not torch.equal(initial[k], trained[k]) for k in initial)
+
+
+@pytest.mark.parametrize(
+    "field, text, expected",
+    [("hidden_edit", "512, abc", "Hidden layers"), ("hidden_edit", "", "Hidden layers"),
+     ("hidden_edit", "64,-3", "Hidden layers"), ("lr_edit", "-1", "Learning rate"),
+     ("lr_edit", "fast", "Learning rate")],
+)
+def test_invalid_input_shows_an_inline_message_and_starts_nothing(qtbot, panel, field, text, expected):
+    getattr(panel, field).setText(text)
+    with qtbot.assertNotEmitted(panel.trainingStarted):
+        click(qtbot, panel.start_button)
+    assert not panel.is_running()
+    assert panel.error_label.isVisible()
+    assert expected in panel.error_label.text()
+    assert panel.start_button.isEnabled()
+
+
+def test_cancel_mid_run_stops_and_reports(qtbot, long_panel):
+    panel = long_panel
+    with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    with qtbot.assertNotEmitted(panel.trainingFinished):
+        with qtbot.waitSignal(panel.trainingCancelled, timeout=10_000):
+            click(qtbot, panel.cancel_button)
+    assert not panel.is_running()
+    assert "cancelled" in panel.status_label.text()
+    assert panel.start_button.isEnabled() and panel.form_box.isEnabled()
+
+
+def test_pause_holds_training_and_resume_continues(qtbot, long_panel):
+    panel = long_panel
+    progress = []
+    panel.trainingProgress.connect(progress.append)
+    with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    click(qtbot, panel.pause_button)
+    assert panel.is_paused() and panel.pause_button.text() == "Resume"
+    qtbot.wait(300)  # the batch under way when Pause was pressed may still report
+    reports_when_paused = len(progress)
+    qtbot.wait(700)
+    assert len(progress) == reports_when_paused
+    assert panel.is_running()
+
+    with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.pause_button)
+    assert not panel.is_paused() and panel.pause_button.text() == "Pause"
+    with qtbot.waitSignal(panel.trainingCancelled, timeout=10_000):
+        click(qtbot, panel.cancel_button)
+
+
+def test_cancel_while_paused_stops(qtbot, long_panel):
+    panel = long_panel
+    with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    click(qtbot, panel.pause_button)
+    with qtbot.waitSignal(panel.trainingCancelled, timeout=10_000):
+        click(qtbot, panel.cancel_button)
+    assert not panel.is_running()
+
+
+def test_diverging_run_fails_with_a_clear_message(qtbot, panel):
+    panel.lr_edit.setText("1e6")
+    with qtbot.assertNotEmitted(panel.trainingFinished):
+        with qtbot.waitSignal(panel.trainingFailed, timeout=SIGNAL_TIMEOUT_MS) as failed:
+            click(qtbot, panel.start_button)
+    message = failed.args[0]
+    assert "diverged" in message and "smaller learning rate" in message
+    assert panel.error_label.isVisible() and panel.error_label.text() == message
+    assert not panel.is_running() and panel.start_button.isEnabled()
+
+
+def test_missing_training_data_fails_naming_the_expected_files(qtbot, tmp_path, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    panel = make_panel(qtbot, data_dir=str(tmp_path))
+    with qtbot.waitSignal(panel.trainingFailed, timeout=SIGNAL_TIMEOUT_MS) as failed:
+        click(qtbot, panel.start_button)
+    message = failed.args[0]
+    assert "not available" in message
+    assert str(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte") in message
+    assert "previous model is still loaded" in message
+    assert panel.error_label.isVisible()
+
+
+def test_shutdown_during_a_run_joins_the_thread(qtbot, long_panel):
+    panel = long_panel
+    with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    with qtbot.waitSignal(panel.trainingCancelled, timeout=1000):
+        assert panel.shutdown(timeout_ms=10_000)
+    assert not panel.is_running()
+    assert not running_qthreads()
+    with qtbot.assertNotEmitted(panel.trainingCancelled, wait=200):
+        pass  # the worker's own late "cancelled" is dropped, not reported twice
+
+
+def test_shutdown_when_idle_is_a_no_op(qtbot, panel):
+    with qtbot.assertNotEmitted(panel.trainingCancelled):
+        assert panel.shutdown()
+    assert panel.start_button.isEnabled()
+
+
+def test_a_second_run_after_a_failure_works(qtbot, panel):
+    panel.lr_edit.setText("1e6")
+    with qtbot.waitSignal(panel.trainingFailed, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    panel.lr_edit.setText("1e-3")
+    panel.epochs_spin.setValue(1)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    assert not panel.error_label.isVisible()
+    x, _ = panel.curves.series("total", "train")
+    np.testing.assert_array_equal(x, [1])  # the failed run's points were cleared
+
+
+def test_unavailable_devices_are_disabled_in_the_menu(panel):
+    model = panel.device_combo.model()
+    for index in range(panel.device_combo.count()):
+        name = panel.device_combo.itemData(index)
+        enabled = model.item(index).isEnabled()
+        if name == "cuda":
+            assert enabled == torch.cuda.is_available()
+        if name in ("auto", "cpu"):
+            assert enabled
