@@ -115,6 +115,8 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
     def after_first_paint() -> None:
         if report:
             print(f"first-paint {time.time():.6f}", flush=True)
+            # Start-up must not pay for torchvision (it is only needed to read the training split).
+            print(f"modules torchvision={'torchvision' in sys.modules}", flush=True)
         attach_training(window)
         if report:
             print(f"training-tab {time.time():.6f}", flush=True)

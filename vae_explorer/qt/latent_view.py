@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core import latent
@@ -78,9 +78,9 @@ class LatentView(QWidget):
         self._manifold_timer.timeout.connect(self.refresh_manifold)
         self.view_box.sigRangeChanged.connect(self._on_range_changed)
 
-        scene = self.plot_widget.scene()
-        scene.sigMouseMoved.connect(self._on_mouse_moved)
-        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        # Hover comes from the viewport's own move events: the scene's sigMouseMoved drops events
+        # closer than 10 ms apart, which could leave a stale image where the cursor stopped.
+        self.plot_widget.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.plot_widget.viewport().installEventFilter(self)
 
         layout = QVBoxLayout(self)
@@ -185,7 +185,10 @@ class LatentView(QWidget):
         self.clicked.emit(z, -1 if index is None else index, event.modifiers())
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
-        if event.type() == event.Type.Leave:
+        kind = event.type()
+        if kind == QEvent.Type.MouseMove and not event.buttons():
+            self._on_mouse_moved(self.plot_widget.mapToScene(event.position()))
+        elif kind == QEvent.Type.Leave:
             self.left.emit()
         return False
 

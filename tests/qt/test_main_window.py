@@ -1,0 +1,202 @@
+"""Files, export, model switching and closing: the main window's behaviour around the map."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from vae_explorer.core import latent
+from vae_explorer.core.checkpoint import Checkpoint, save_checkpoint
+from vae_explorer.core.model import build_model
+from vae_explorer.qt.image_views import qimage_to_array
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture
+def other_checkpoint(tmp_path, shipped_checkpoint) -> Path:
+    """A different (untrained) model with the shipped configuration, saved as a real file."""
+    model = build_model(shipped_checkpoint.model_config, seed=123)
+    return save_checkpoint(Checkpoint(model=model), tmp_path / "other.safetensors")
+
+
+class MessageBoxRecorder:
+    """Stands in for QMessageBox's static dialogs so no modal blocks the test."""
+
+    def __init__(self, monkeypatch, answer=QMessageBox.StandardButton.Discard):
+        self.calls: list[tuple[str, str, str]] = []
+        for kind in ("critical", "warning", "information"):
+            monkeypatch.setattr(QMessageBox, kind, self._record(kind))
+        monkeypatch.setattr(QMessageBox, "question", self._record("question", answer))
+
+    def _record(self, kind, answer=QMessageBox.StandardButton.Ok):
+        def record(parent, title, text, *args, **kwargs):
+            self.calls.append((kind, title, text))
+            return answer
+        return staticmethod(record)
+
+
+def test_open_bad_checkpoint_shows_error_and_keeps_the_model(main_window, shipped_session, tmp_path, monkeypatch):
+    boxes = MessageBoxRecorder(monkeypatch)
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"this is not a checkpoint at all")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(bad), "")))
+    codes_before = main_window.latent_view.codes.copy()
+    main_window.open_action.trigger()
+    assert [(kind, title) for kind, title, _ in boxes.calls] == [("critical", "Cannot open checkpoint")]
+    assert "broken.safetensors" in boxes.calls[0][2] and "current model stays open" in boxes.calls[0][2]
+    assert main_window.session is shipped_session
+    np.testing.assert_array_equal(main_window.latent_view.codes, codes_before)
+    assert main_window.recent_files() == []
+
+
+def test_open_checkpoint_switches_model_refreshes_views_and_remembers_it(main_window, other_checkpoint, qtbot,
+                                                                       monkeypatch):
+    MessageBoxRecorder(monkeypatch)
+    main_window._pin(np.array([0.3, 0.2], np.float32))
+    with qtbot.waitSignal(main_window.sessionChanged, timeout=5000) as changed:
+        assert main_window.open_checkpoint(other_checkpoint)
+    session = changed.args[0]
+    assert main_window.session is session and session.checkpoint.path == other_checkpoint
+    with torch.no_grad():
+        mu, _ = session.checkpoint.model.encode(session.data.images[:50])
+        pinned = session.checkpoint.model.decode_images(torch.tensor([[0.3, 0.2]])).numpy()[0]
+    np.testing.assert_allclose(main_window.latent_view.codes[:50], mu.numpy(), atol=1e-5)
+    np.testing.assert_allclose(main_window.pinned_panel.array, pinned, atol=1e-6)  # views follow the new model
+    assert main_window.recent_files() == [str(other_checkpoint.resolve())]
+    assert [a.text() for a in main_window.recent_menu.actions()] == ["&1 other.safetensors"]
+    assert "other.safetensors" in main_window.windowTitle()
+
+
+def test_save_checkpoint_as_writes_a_loadable_file(main_window, tmp_path, monkeypatch):
+    from vae_explorer.core.checkpoint import load_checkpoint
+
+    target = tmp_path / "saved"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    main_window.save_action.trigger()
+    loaded = load_checkpoint(tmp_path / "saved.safetensors")
+    for name, tensor in main_window.session.model.state_dict().items():
+        torch.testing.assert_close(loaded.model.state_dict()[name], tensor)
+
+
+def test_exports_write_pngs_and_csv_that_load_back(main_window, shipped_session, tmp_path, monkeypatch):
+    MessageBoxRecorder(monkeypatch)
+    main_window._pin(np.array([-0.5, 1.0], np.float32))
+    main_window.interpolation_panel.set_endpoint("A", np.array([-1.0, 0.0]))
+    main_window.interpolation_panel.set_endpoint("B", np.array([1.0, 0.5]))
+    writers = {
+        "decoded.png": (main_window.export_decoded_image, main_window.pinned_panel.array),
+        "manifold.png": (main_window.export_manifold, main_window.manifold_panel.array),
+        "strip.png": (main_window.export_interpolation, main_window.interpolation_panel.array),
+        "samples.png": (main_window.export_samples, main_window.sampling_panel.array),
+    }
+    for name, (write, shown) in writers.items():
+        write(str(tmp_path / name))
+        image = QImage(str(tmp_path / name))
+        assert not image.isNull(), name
+        np.testing.assert_allclose(qimage_to_array(image), shown, atol=0.5 / 255 + 1e-6, err_msg=name)
+
+    main_window.export_map(str(tmp_path / "map.png"))
+    picture = QImage(str(tmp_path / "map.png"))
+    assert picture.size() == main_window.latent_view.plot_widget.size()
+    pixels = qimage_to_array(picture)
+    assert pixels.std() > 0.02  # points and axes, not a blank image
+
+    main_window.export_codes_csv(str(tmp_path / "codes.csv"))
+    codes, labels = latent.read_codes_csv(tmp_path / "codes.csv")
+    np.testing.assert_allclose(codes, shipped_session.latent_mu, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(labels, shipped_session.labels)
+    header = (tmp_path / "codes.csv").read_text().splitlines()[0]
+    assert header == "index,split,label,z1,z2,logvar1,logvar2"
+
+
+def test_export_menu_reports_a_missing_pin_instead_of_writing(main_window, tmp_path, monkeypatch):
+    boxes = MessageBoxRecorder(monkeypatch)
+    target = tmp_path / "decoded.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    export_menu = next(a.menu() for a in main_window.menuBar().actions()[0].menu().actions() if a.menu()
+                       and a.text() == "&Export")
+    export_menu.actions()[0].trigger()
+    assert boxes.calls and boxes.calls[0][0] == "critical" and "nothing is pinned" in boxes.calls[0][2]
+    assert not target.exists()
+
+
+def test_missing_data_folder_split_gives_a_message_and_keeps_the_test_split(qtbot, shipped_session, settings,
+                                                                            tmp_path, monkeypatch):
+    from vae_explorer.qt.main_window import MainWindow
+
+    boxes = MessageBoxRecorder(monkeypatch)
+    window = MainWindow(shipped_session, data_dir=str(tmp_path / "nothing-here"), settings=settings)
+    qtbot.addWidget(window)
+    assert window.split_combo.count() == 3
+    assert not window.show_split("train")
+    assert boxes.calls[0][1] == "Cannot show that split" and "nothing-here" in boxes.calls[0][2]
+    assert window.session is shipped_session and window.split_combo.currentData() == "test"
+
+
+def test_training_split_with_real_mnist(qtbot, shipped_session, settings, mnist_dir):
+    from vae_explorer.qt.main_window import MainWindow
+
+    window = MainWindow(shipped_session, data_dir=str(mnist_dir), settings=settings)
+    qtbot.addWidget(window)
+    assert window.show_split("train+test")
+    assert len(window.latent_view.codes) == 70_000 == len(window.session.data)
+    assert window.session.data.split == "train+test"
+    np.testing.assert_array_equal(window.session.labels[-10_000:], shipped_session.labels)
+
+
+def test_epoch_snapshot_previews_then_finished_model_becomes_the_explored_one(main_window, shipped_session,
+                                                                              shipped_checkpoint, monkeypatch):
+    boxes = MessageBoxRecorder(monkeypatch, answer=QMessageBox.StandardButton.Cancel)
+    snapshot_model = build_model(shipped_checkpoint.model_config, seed=7).eval()
+    with torch.no_grad():
+        mu, _ = snapshot_model.encode(shipped_session.data.images)
+    snapshot = SimpleNamespace(model=snapshot_model, latent_mu=mu.numpy(), stats=None)
+    main_window._on_epoch_snapshot(snapshot)  # the signal's payload, as the training panel sends it
+    np.testing.assert_allclose(main_window.latent_view.codes, mu.numpy())
+    main_window._on_hover(np.array([0.1, 0.2], np.float32))
+    with torch.no_grad():
+        expected = snapshot_model.decode_images(torch.tensor([[0.1, 0.2]])).numpy()[0]
+    np.testing.assert_allclose(main_window.hover_panel.array, expected, atol=1e-6)
+    assert main_window.session is shipped_session  # still only a preview
+
+    main_window._on_training_cancelled()
+    np.testing.assert_array_equal(main_window.latent_view.codes, shipped_session.latent_mu)
+
+    main_window._on_training_finished(Checkpoint(model=snapshot_model))
+    assert main_window.session.model is not shipped_session.model and main_window.unsaved
+    assert "unsaved" in main_window.windowTitle()
+    main_window.close()  # the user answers Cancel: the window stays open
+    assert boxes.calls[-1][0] == "question" and main_window.isVisible()
+
+
+def test_window_with_training_tab_closes_without_threads(qtbot, shipped_session, settings):
+    from vae_explorer.qt.app import attach_training
+    from vae_explorer.qt.main_window import MainWindow
+
+    window = MainWindow(shipped_session, settings=settings)
+    qtbot.addWidget(window)
+    attach_training(window)
+    assert window.tool_tabs.tabText(window.tool_tabs.count() - 1) == "Training"
+    window.show()
+    assert window.close()
+
+
+def test_vae_explorer_with_no_arguments_paints_the_shipped_map(tmp_path):
+    """The real entry point in a real process: offscreen, no dialogs, exits after the first paint."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", VAE_EXPLORER_REPORT_FIRST_PAINT="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "vae_explorer"], cwd=REPO_ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    assert "first-paint" in lines and "training-tab" in lines
+    assert lines["modules"].split(",") == ["torchvision=False"]
