@@ -408,6 +408,28 @@ class MapStep:
     starts: np.ndarray  # (S, latent_dim) where every start currently is
 
 
+class _Adam:
+    """Adam for one tensor, by hand: importing torch.optim costs seconds on first use,
+    which would freeze the GUI the first time a user picks this method."""
+
+    def __init__(self, param: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.param, self.lr, self.betas, self.eps = param, lr, betas, eps
+        self.m = torch.zeros_like(param)
+        self.v = torch.zeros_like(param)
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        b1, b2 = self.betas
+        self.t += 1
+        grad = self.param.grad
+        self.m.mul_(b1).add_(grad, alpha=1 - b1)
+        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        m_hat = self.m / (1 - b1**self.t)
+        v_hat = self.v / (1 - b2**self.t)
+        self.param.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
+
+
 def gradient_map_steps(
     model: VAE,
     image: np.ndarray,
@@ -432,7 +454,7 @@ def gradient_map_steps(
         mu, _ = model.encode(x * observed)
     others = torch.randn((max(starts - 1, 0), model.config.latent_dim), generator=generator).to(device)
     z = torch.cat([mu, others]).clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([z], lr=learning_rate)
+    adam = _Adam(z, learning_rate)
     erased_t = torch.as_tensor(np.asarray(erased, dtype=bool).reshape(1, -1), device=device)
 
     def objective() -> torch.Tensor:
@@ -458,9 +480,9 @@ def gradient_map_steps(
             yield report(step, values.detach())
         if step == iterations:
             break
-        optimiser.zero_grad()
+        z.grad = None
         (-values.sum()).backward()
-        optimiser.step()
+        adam.step()
 
 
 def log_posterior_density(model: VAE, z: np.ndarray, image: np.ndarray, erased: np.ndarray) -> np.ndarray:

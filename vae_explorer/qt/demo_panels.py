@@ -14,11 +14,21 @@ from vae_explorer.qt.drawing_panel import DrawingPanel
 from vae_explorer.qt.imputation_panel import ImputationPanel
 
 PATH_COLOUR = (255, 170, 40)  # orange: stands out against every digit colour
-MAP_POINT_COLOUR = (255, 60, 90)
+MAP_POINT_COLOUR = (255, 255, 255)  # the current step / MAP cell
 DRAWING_COLOUR = (255, 255, 255)
 # The grid posterior is often sharply peaked; a square root keeps the second
 # and third modes (the "it could also be a 5" part) visible next to the first.
 HEATMAP_GAMMA = 0.5
+# Cells below this fraction of the peak are left transparent, so the map is
+# tinted only where the posterior has mass.
+HEATMAP_FLOOR = 0.02
+
+
+def heatmap_image(probabilities: np.ndarray) -> np.ndarray:
+    """What the map shows for a posterior: a square-root scale, NaN (transparent) where negligible."""
+    shown = np.power(np.asarray(probabilities, np.float32), HEATMAP_GAMMA)
+    peak = float(shown.max()) if shown.size else 0.0
+    return np.where(shown >= HEATMAP_FLOOR * peak, shown, np.nan).astype(np.float32)
 
 
 def attach(window) -> tuple[ImputationPanel, DrawingPanel]:
@@ -35,7 +45,7 @@ def attach(window) -> tuple[ImputationPanel, DrawingPanel]:
 
     imputation.overlayPath.connect(lambda key, points: view.show_path(key, points, colour=PATH_COLOUR))
     imputation.overlayHeatmap.connect(
-        lambda key, density, extent: view.show_heatmap(key, np.power(density, HEATMAP_GAMMA), extent))
+        lambda key, density, extent: view.show_heatmap(key, heatmap_image(density), extent))
     imputation.overlayMarker.connect(show_marker)
     imputation.overlayCleared.connect(view.clear_overlay)
     drawing.overlayPosterior.connect(

@@ -243,7 +243,7 @@ class DrawingPanel(QWidget):
         dims = ", ".join(f"{v:.2f}" for v in self.mu[:4]) + (", …" if self.mu.size > 4 else "")
         spread = ", ".join(f"{v:.2f}" for v in self.sigma[:4]) + (", …" if self.sigma.size > 4 else "")
         note = "" if session.latent_dim == 2 else f"<br>(map shows the first 2 of {session.latent_dim} dims)"
-        self.latent_label.setText(f"Posterior mean z = ({dims})<br>σ = ({spread})<br>"
+        self.latent_label.setText(f"Posterior mean<br>μ = ({dims})<br>σ = ({spread})<br>"
                                   f"Ellipses on the map: 1σ solid, 2σ dashed.{note}")
         self.neighbour_indices, distances = nearest_in_latent(session.latent_mu, self.mu, NEIGHBOURS)
         labels = session.labels

@@ -48,9 +48,10 @@ METHOD_TITLES = {
 KEY_PATH = "imputation-path"
 KEY_HEATMAP = "imputation-posterior"
 KEY_MAP_POINT = "imputation-map-point"
-SAMPLE_COUNT = 5
+SAMPLE_COUNT = 6
 GRID_EXTENT = 4.0
 GRID_RESOLUTION = 100
+SAMPLE_COLUMNS = 3
 # Colour scale top for the per-pixel posterior std; pixel values lie in [0, 1], so 0.3 is already very unsure.
 UNCERTAINTY_SCALE = 0.3
 
@@ -66,7 +67,7 @@ class MaskEditor(QWidget):
     MODE_ROWS = "rows"
     MODE_RECTANGLE = "rectangle"
 
-    def __init__(self, pixel_size: int = 8, image_shape: tuple[int, int] = (28, 28), parent: QWidget | None = None):
+    def __init__(self, pixel_size: int = 7, image_shape: tuple[int, int] = (28, 28), parent: QWidget | None = None):
         super().__init__(parent)
         self.pixel_size = pixel_size
         self.image_shape = image_shape
@@ -242,17 +243,16 @@ class ImputationPanel(QWidget):
         self.random_button.setToolTip("Pick a random image")
         self.random_button.clicked.connect(self.choose_random_image)
         self.image_label = QLabel("")
-        self.image_label.setObjectName("hint")
         row = QHBoxLayout()
         row.addWidget(QLabel("Image #"))
         row.addWidget(self.index_spin)
         row.addWidget(self.random_button)
-        row.addStretch(1)
-        hint = QLabel("…or click a point on the latent map.")
+        row.addWidget(self.image_label, 1)
+        hint = QLabel("…or click a data point on the latent map.")
         hint.setObjectName("hint")
         column = QVBoxLayout(box)
+        column.setSpacing(2)
         column.addLayout(row)
-        column.addWidget(self.image_label)
         column.addWidget(hint)
         return box
 
@@ -344,22 +344,24 @@ class ImputationPanel(QWidget):
         for tile in (self.original_tile, self.masked_tile, self.imputed_tile, self.error_tile):
             top.addWidget(tile, 0, Qt.AlignmentFlag.AlignTop)
         top.addStretch(1)
+        self.samples_label = QLabel("<b>Posterior samples</b>")
+        self.samples_label.setWordWrap(True)
+        self.sample_tiles = [PixelTile("", pixel_size=2) for _ in range(SAMPLE_COUNT)]
+        samples = QGridLayout()
+        samples.setSpacing(4)
+        samples.addWidget(self.samples_label, 0, 0, 1, SAMPLE_COLUMNS)
+        for i, tile in enumerate(self.sample_tiles):
+            tile.title.hide()
+            tile.caption.hide()
+            samples.addWidget(tile, 1 + i // SAMPLE_COLUMNS, i % SAMPLE_COLUMNS)
         middle = QHBoxLayout()
         middle.addWidget(self.map_tile, 0, Qt.AlignmentFlag.AlignTop)
         middle.addWidget(self.uncertainty_tile, 0, Qt.AlignmentFlag.AlignTop)
+        middle.addLayout(samples)
         middle.addStretch(1)
-        self.samples_label = QLabel("<b>Posterior samples</b>")
-        self.sample_tiles = [PixelTile("", pixel_size=2) for _ in range(SAMPLE_COUNT)]
-        samples = QHBoxLayout()
-        for tile in self.sample_tiles:
-            tile.title.hide()
-            samples.addWidget(tile)
-        samples.addStretch(1)
         column = QVBoxLayout(box)
         column.addLayout(top)
         column.addLayout(middle)
-        column.addWidget(self.samples_label)
-        column.addLayout(samples)
         return box
 
     # ----- public API ------------------------------------------------------------------------
@@ -402,8 +404,8 @@ class ImputationPanel(QWidget):
             self.index_spin.blockSignals(False)
         self.original = self.session.image(index).astype(np.float32)
         label = int(self.session.labels[index])
-        self.image_label.setText(
-            f"Digit {label} · {self.session.data.split} split, {len(self.session.data):,} images")
+        self.image_label.setText(f"digit {label} · {self.session.data.split} split")
+        self.image_label.setToolTip(f"{len(self.session.data):,} images in the {self.session.data.split} split")
         self.editor.set_image(self.original)
         self._reset_results()
 
@@ -531,7 +533,8 @@ class ImputationPanel(QWidget):
                                        backdrop=self.original, where=self.mask)
         generator.manual_seed(0)  # the same draws every step, so the samples change only with the posterior
         _, samples = posterior.samples(SAMPLE_COUNT, generator)
-        self.samples_label.setText("<b>Posterior samples</b> (z drawn from the grid posterior)")
+        self.samples_label.setText("<b>Posterior samples</b>")
+        self.samples_label.setToolTip("Imputations from z drawn from the grid posterior")
         for tile, sample in zip(self.sample_tiles, samples):
             tile.set_image(sample)
 
@@ -549,7 +552,8 @@ class ImputationPanel(QWidget):
         spread = decoded.std(axis=0) * mask
         self.uncertainty_tile.set_heat(spread, UNCERTAINTY_SCALE, f"max σ {spread.max():.2f}",
                                        backdrop=self.original, where=mask)
-        self.samples_label.setText("<b>Samples</b> (z drawn from q(z | imputation))")
+        self.samples_label.setText("<b>Samples from q(z|x̂)</b>")
+        self.samples_label.setToolTip("Imputations from z drawn from the encoder's posterior for the final imputation")
         for tile, sample in zip(self.sample_tiles, filled):
             tile.set_image(sample)
 
@@ -577,4 +581,6 @@ class ImputationPanel(QWidget):
         self.steps_spin.setVisible(iterative)
         self.steps_label.setVisible(iterative)
         self.map_tile.setVisible(not iterative)  # the iterative method has no MAP point
+        grid = self.method == METHOD_GRID
+        self.samples_label.setText("<b>Posterior samples</b>" if grid else "<b>Samples from q(z|x̂)</b>")
         self._reset_results()

@@ -1,0 +1,236 @@
+"""The Impute tab driven by real mouse events: erase drags, presets, the Impute button, map clicks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPoint, Qt
+
+from vae_explorer.core import imputation as imp
+from vae_explorer.core.checkpoint import Checkpoint
+from vae_explorer.core.config import ModelConfig
+from vae_explorer.core.model import build_model
+from vae_explorer.core.session import ExplorerSession
+from vae_explorer.qt.demo_panels import attach
+from vae_explorer.qt.imputation_panel import (
+    GRID_EXTENT,
+    GRID_RESOLUTION,
+    KEY_HEATMAP,
+    KEY_MAP_POINT,
+    KEY_PATH,
+    METHOD_GRID,
+    METHOD_ITERATIVE,
+    METHOD_MAP,
+    ImputationPanel,
+)
+from tests.qt import map_mouse
+
+LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+
+
+class Overlays:
+    """Records the overlay requests a panel emits, latest per key."""
+
+    def __init__(self, panel: ImputationPanel):
+        self.latest: dict[str, tuple] = {}
+        self.cleared: list[str] = []
+        panel.overlayPath.connect(lambda key, pts: self.latest.__setitem__(key, (np.array(pts),)))
+        panel.overlayHeatmap.connect(lambda key, d, ext: self.latest.__setitem__(key, (np.array(d), ext)))
+        panel.overlayMarker.connect(lambda key, z: self.latest.__setitem__(key, (np.array(z),)))
+        panel.overlayCleared.connect(self._clear)
+
+    def _clear(self, key: str) -> None:
+        self.cleared.append(key)
+        self.latest.pop(key, None)
+
+
+@pytest.fixture
+def panel(qtbot, shipped_session):
+    widget = ImputationPanel(shipped_session)
+    qtbot.addWidget(widget)
+    widget.resize(430, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.timer.setInterval(1)  # same stepping, less waiting
+    return widget
+
+
+def drag(qtbot, editor, start, end, button=LEFT, via=()):
+    qtbot.mousePress(editor, button, NO_MOD, editor.cell_centre(*start))
+    for cell in (*via, end):
+        qtbot.mouseMove(editor, editor.cell_centre(*cell))
+    qtbot.mouseRelease(editor, button, NO_MOD, editor.cell_centre(*end))
+
+
+def run_by_button(qtbot, panel):
+    qtbot.mouseClick(panel.impute_button, LEFT)
+    qtbot.waitUntil(lambda: not panel.running, timeout=20000)
+
+
+def test_erase_drag_in_rows_mode_erases_every_row_it_crosses(qtbot, panel, shipped_session):
+    qtbot.mouseClick(panel.clear_mask_button, LEFT)
+    assert not panel.mask.any()
+    with qtbot.waitSignal(panel.editor.maskChanged) as blocker:
+        drag(qtbot, panel.editor, (5, 3), (9, 20), via=[(7, 10), (12, 15)])  # wanders below, ends on row 9
+    expected = imp.erase_rows(5, 9)
+    np.testing.assert_array_equal(panel.mask, expected)
+    np.testing.assert_array_equal(blocker.args[0], expected)
+    original = shipped_session.image(panel.index)
+    np.testing.assert_array_equal(panel.original_tile.array, original)
+    np.testing.assert_array_equal(panel.masked_tile.array, np.where(expected, 0.0, original))
+    assert panel.masked_tile.caption.text() == f"{5 * 28} px erased"
+
+
+def test_rectangle_mode_and_right_drag_restore(qtbot, panel):
+    qtbot.mouseClick(panel.clear_mask_button, LEFT)
+    radio = panel.rect_radio
+    qtbot.mouseClick(radio, LEFT, NO_MOD, QPoint(8, radio.height() // 2))  # on its indicator
+    assert panel.editor.mode == panel.editor.MODE_RECTANGLE
+    drag(qtbot, panel.editor, (12, 14), (4, 6))
+    np.testing.assert_array_equal(panel.mask, imp.erase_rectangle(4, 6, 12, 14))
+    drag(qtbot, panel.editor, (4, 6), (6, 14), button=RIGHT)  # restore the top three rows of it
+    np.testing.assert_array_equal(panel.mask, imp.erase_rectangle(7, 6, 12, 14))
+    # A drag that leaves the widget is clamped to the edge, not an error.
+    editor = panel.editor
+    qtbot.mousePress(editor, LEFT, NO_MOD, editor.cell_centre(20, 20))
+    qtbot.mouseMove(editor, editor.rect().bottomRight() + editor.rect().bottomRight())
+    qtbot.mouseRelease(editor, LEFT, NO_MOD, editor.rect().bottomRight() + editor.rect().bottomRight())
+    assert panel.mask[20:, 20:].all()
+
+
+def test_preset_buttons_set_the_named_masks(qtbot, panel):
+    for name, button in panel.preset_buttons.items():
+        qtbot.mouseClick(button, LEFT)
+        np.testing.assert_array_equal(panel.mask, imp.preset_mask(name))
+        np.testing.assert_array_equal(panel.masked_tile.array, imp.apply_mask(panel.original, panel.mask))
+
+
+def test_impute_button_runs_the_iterative_method_step_by_step(qtbot, panel, shipped_session):
+    overlays = Overlays(panel)
+    panel.choose_image(7)
+    qtbot.mouseClick(panel.preset_buttons["Middle rows 10-17"], LEFT)
+    panel.steps_spin.setValue(6)
+    panel.timer.setInterval(30)
+    qtbot.mouseClick(panel.impute_button, LEFT)
+    # Mid-run: the first step is on screen, the run is still going, Impute waits for Stop.
+    assert panel.running and panel.stop_button.isEnabled() and not panel.impute_button.isEnabled()
+    assert overlays.latest[KEY_PATH][0].shape == (1, 2)
+    qtbot.waitUntil(lambda: not panel.running, timeout=10000)
+
+    original, mask = shipped_session.image(7), imp.preset_mask("Middle rows 10-17")
+    expected = list(imp.iterative_imputation(shipped_session.model, original, mask, steps=6))
+    np.testing.assert_allclose(panel.imputed_tile.array, expected[-1].image, atol=1e-6)
+    np.testing.assert_array_equal(panel.imputed_tile.array[~mask], original[~mask])
+    np.testing.assert_allclose(overlays.latest[KEY_PATH][0], np.stack([s.z for s in expected]), atol=1e-6)
+    np.testing.assert_allclose(panel.error_tile.array, np.abs(expected[-1].image - original) * mask, atol=1e-6)
+    error = imp.erased_mse(panel.imputed_tile.array, original, mask)
+    assert error < imp.erased_mse(imp.apply_mask(original, mask), original, mask)
+    assert f"{error:.4f}" in panel.status_label.text() and panel.status_label.text().startswith("Done.")
+    for tile in panel.sample_tiles:
+        np.testing.assert_array_equal(tile.array[~mask], original[~mask])
+    assert panel.uncertainty_tile.array[~mask].max() == 0
+    assert not panel.map_tile.isVisible()
+
+
+def test_grid_posterior_run_shows_heatmap_mean_map_point_and_samples(qtbot, panel, shipped_session):
+    overlays = Overlays(panel)
+    panel.choose_image(3)
+    qtbot.mouseClick(panel.preset_buttons["Top half"], LEFT)
+    panel.set_method(METHOD_GRID)
+    heatmaps = []
+    panel.overlayHeatmap.connect(lambda key, density, extent: heatmaps.append(density))
+    run_by_button(qtbot, panel)
+
+    original, mask = shipped_session.image(3), imp.preset_mask("Top half")
+    grid = imp.LatentGrid(shipped_session.model, GRID_EXTENT, GRID_RESOLUTION).build()
+    posterior = imp.grid_posterior(grid, original, mask)
+    density, extent = overlays.latest[KEY_HEATMAP]
+    assert extent == (-GRID_EXTENT, GRID_EXTENT, -GRID_EXTENT, GRID_EXTENT)
+    np.testing.assert_allclose(density, posterior.probabilities, atol=1e-6)
+    assert density.sum() == pytest.approx(1.0, abs=1e-4)
+    assert len(heatmaps) == 1 + 14  # the prior, then one per observed row
+    np.testing.assert_allclose(panel.imputed_tile.array, posterior.mean_image, atol=1e-5)
+    np.testing.assert_allclose(panel.map_tile.array, posterior.map_image, atol=1e-5)
+    np.testing.assert_allclose(overlays.latest[KEY_MAP_POINT][0], posterior.map_z)
+    np.testing.assert_allclose(panel.uncertainty_tile.array, posterior.uncertainty, atol=1e-4)
+    assert panel.uncertainty_tile.array[mask].max() > 0
+    for tile in panel.sample_tiles:
+        np.testing.assert_array_equal(tile.array[~mask], original[~mask])
+    assert panel.map_tile.isVisible()
+    # A second run reuses the decoded grid: no "Decoding" steps, straight to the prior.
+    heatmaps.clear()
+    run_by_button(qtbot, panel)
+    assert len(heatmaps) == 15
+
+
+def test_gradient_map_run_keeps_observed_pixels_and_draws_its_path(qtbot, panel, shipped_session):
+    overlays = Overlays(panel)
+    panel.set_method(METHOD_MAP)
+    qtbot.mouseClick(panel.preset_buttons["Bottom half"], LEFT)
+    run_by_button(qtbot, panel)
+    original, mask = shipped_session.image(panel.index), imp.preset_mask("Bottom half")
+    np.testing.assert_array_equal(panel.imputed_tile.array[~mask], original[~mask])
+    assert overlays.latest[KEY_PATH][0].shape[0] >= 2
+    assert imp.erased_mse(panel.imputed_tile.array, original, mask) < imp.erased_mse(
+        imp.apply_mask(original, mask), original, mask)
+
+
+def test_stop_new_image_and_nothing_erased(qtbot, panel, shipped_session):
+    overlays = Overlays(panel)
+    panel.steps_spin.setValue(400)
+    panel.timer.setInterval(50)
+    qtbot.mouseClick(panel.impute_button, LEFT)
+    assert panel.running
+    qtbot.mouseClick(panel.stop_button, LEFT)
+    assert not panel.running and panel.impute_button.isEnabled()
+    assert panel.imputed_tile.array is not None  # what was reached stays on screen
+    panel.index_spin.setValue(11)
+    np.testing.assert_array_equal(panel.original_tile.array, shipped_session.image(11))
+    assert panel.imputed_tile.array is None and KEY_PATH not in overlays.latest
+    qtbot.mouseClick(panel.clear_mask_button, LEFT)
+    qtbot.mouseClick(panel.impute_button, LEFT)
+    assert not panel.running and "Nothing is erased" in panel.status_label.text()
+    qtbot.mouseClick(panel.random_button, LEFT)
+    np.testing.assert_array_equal(panel.original_tile.array, shipped_session.image(panel.index_spin.value()))
+
+
+def test_grid_method_is_offered_only_for_a_2d_latent(qtbot, bundled_test_set):
+    model = build_model(ModelConfig(hidden_sizes=(32,), latent_dim=3), seed=0)
+    session = ExplorerSession.create(Checkpoint(model=model), bundled_test_set.subset(50))
+    widget = ImputationPanel(session)
+    qtbot.addWidget(widget)
+    combo = widget.method_combo
+    assert not combo.model().item(combo.findData(METHOD_GRID)).isEnabled()
+    assert combo.currentData() == METHOD_ITERATIVE
+    assert widget.index_spin.maximum() == 49
+    widget.set_method(METHOD_MAP)
+    widget.start_imputation()
+    widget.run_to_end()
+    assert widget.result is not None and widget.result.shape == (28, 28)
+
+
+def test_in_the_main_window_a_map_click_picks_the_image_and_runs_draw_on_the_map(
+        qtbot, main_window, shipped_session):
+    panel, _ = attach(main_window)
+    main_window.tool_tabs.setCurrentWidget(panel)
+    index = 42
+    map_mouse.click(main_window.latent_view, shipped_session.latent_mu[index])
+    picked = main_window.picked_index
+    assert picked is not None and panel.index == picked
+    np.testing.assert_array_equal(panel.original_tile.array, shipped_session.image(picked))
+
+    panel.timer.setInterval(1)
+    panel.set_method(METHOD_GRID)
+    run_by_button(qtbot, panel)
+    view = main_window.latent_view
+    assert {KEY_HEATMAP, KEY_MAP_POINT} <= set(view.overlay_keys())
+    heat = view.overlay_items(KEY_HEATMAP)[0].image
+    assert heat.shape == (GRID_RESOLUTION, GRID_RESOLUTION) and np.isnan(heat).any() and np.isfinite(heat).any()
+    panel.set_method(METHOD_ITERATIVE)
+    panel.steps_spin.setValue(4)
+    run_by_button(qtbot, panel)
+    path = view.overlay_items(KEY_PATH)[0]
+    assert len(path.xData) == 4
+    assert KEY_HEATMAP not in view.overlay_keys()  # a new run clears the old overlays
