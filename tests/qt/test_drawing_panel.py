@@ -1,0 +1,135 @@
+"""The Draw tab driven by real mouse strokes: what the model sees, where it lands, undo and clear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from vae_explorer.core.drawing import NOTHING_DRAWN, nearest_in_latent, preprocess_drawing
+from vae_explorer.qt.demo_panels import attach
+from vae_explorer.qt.drawing_panel import KEY_POSTERIOR, NEIGHBOURS, DrawingPanel
+
+LEFT = Qt.MouseButton.LeftButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+
+
+@pytest.fixture
+def panel(qtbot, shipped_session):
+    widget = DrawingPanel(shipped_session)
+    qtbot.addWidget(widget)
+    widget.resize(430, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def stroke(qtbot, canvas, points):
+    qtbot.mousePress(canvas, LEFT, NO_MOD, QPoint(*points[0]))
+    for point in points[1:]:
+        qtbot.mouseMove(canvas, QPoint(*point))
+    qtbot.mouseRelease(canvas, LEFT, NO_MOD, QPoint(*points[-1]))
+
+
+SEVEN = [[(70, 60), (140, 60), (210, 60)], [(210, 60), (180, 130), (150, 200), (130, 250)]]
+
+
+def test_each_stroke_is_preprocessed_encoded_and_placed_on_the_map(qtbot, panel, shipped_session):
+    posteriors = []
+    panel.overlayPosterior.connect(lambda key, mu, sigma: posteriors.append((key, mu, sigma)))
+    stroke(qtbot, panel.canvas, SEVEN[0])
+    assert len(posteriors) == 1
+    stroke(qtbot, panel.canvas, SEVEN[1])
+    assert len(posteriors) == 2
+
+    ink = panel.canvas.ink()
+    assert ink[60, 140] == pytest.approx(1.0) and ink[250, 20] == 0.0
+    prepared = preprocess_drawing(ink)
+    np.testing.assert_array_equal(panel.input_tile.array, prepared.image)
+    mu, logvar = shipped_session.encode(prepared.image[None])
+    key, shown_mu, shown_sigma = posteriors[-1]
+    assert key == KEY_POSTERIOR
+    np.testing.assert_allclose(shown_mu, mu[0], atol=1e-6)
+    np.testing.assert_allclose(shown_sigma, np.exp(0.5 * logvar[0]), atol=1e-6)
+    np.testing.assert_allclose(panel.reconstruction_tile.array, shipped_session.decode(mu)[0], atol=1e-6)
+    indices, _ = nearest_in_latent(shipped_session.latent_mu, mu[0], NEIGHBOURS)
+    assert list(panel.neighbour_indices) == list(indices)
+    for tile, index in zip(panel.neighbour_tiles, indices):
+        np.testing.assert_array_equal(tile.array, shipped_session.image(int(index)))
+        assert tile.caption.text().startswith(f"#{index} · {shipped_session.labels[index]}")
+    assert f"{mu[0, 0]:.2f}" in panel.latent_label.text()
+
+
+def test_a_drawn_seven_lands_among_sevens(qtbot, panel, shipped_session):
+    for points in SEVEN:
+        stroke(qtbot, panel.canvas, points)
+    labels = shipped_session.labels[panel.neighbour_indices]
+    assert np.mean(labels == 7) >= 0.6
+
+
+def test_empty_canvas_and_strokes_at_or_past_the_edge_never_error(qtbot, panel):
+    cleared = []
+    panel.overlayCleared.connect(cleared.append)
+    qtbot.mouseClick(panel.clear_button, LEFT)  # clearing an empty canvas does nothing
+    panel.refresh()
+    assert panel.input_tile.array is None and panel.latent_label.text() == NOTHING_DRAWN
+    assert cleared[-1] == KEY_POSTERIOR
+    # Along the very edge, and out past the corner of the widget.
+    stroke(qtbot, panel.canvas, [(0, 0), (279, 0), (400, -50)])
+    assert panel.mu is not None and panel.input_tile.array.shape == (28, 28)
+    assert 0.0 <= panel.input_tile.array.min() and panel.input_tile.array.max() <= 1.0
+    stroke(qtbot, panel.canvas, [(279, 279)])  # a single click in the corner: a dot
+    assert panel.mu is not None
+    # A right-button press draws nothing and must not start a stroke.
+    before = panel.canvas.ink().copy()
+    qtbot.mousePress(panel.canvas, Qt.MouseButton.RightButton, NO_MOD, QPoint(100, 100))
+    qtbot.mouseMove(panel.canvas, QPoint(150, 150))
+    qtbot.mouseRelease(panel.canvas, Qt.MouseButton.RightButton, NO_MOD, QPoint(150, 150))
+    np.testing.assert_array_equal(panel.canvas.ink(), before)
+
+
+def test_undo_with_ctrl_z_and_the_button_and_clear(qtbot, panel):
+    stroke(qtbot, panel.canvas, SEVEN[0])
+    after_first = panel.canvas.ink().copy()
+    first_input = panel.input_tile.array.copy()
+    stroke(qtbot, panel.canvas, SEVEN[1])
+    assert not np.array_equal(panel.canvas.ink(), after_first)
+    panel.activateWindow()
+    panel.canvas.setFocus()
+    qtbot.waitUntil(lambda: panel.isActiveWindow())
+    qtbot.keyClick(panel.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(panel.canvas.ink(), after_first)
+    np.testing.assert_array_equal(panel.input_tile.array, first_input)  # views follow the undo
+    qtbot.mouseClick(panel.clear_button, LEFT)
+    assert not panel.canvas.ink().any() and panel.input_tile.array is None
+    qtbot.mouseClick(panel.undo_button, LEFT)  # undo the clear
+    np.testing.assert_array_equal(panel.canvas.ink(), after_first)
+    qtbot.mouseClick(panel.undo_button, LEFT)
+    assert not panel.canvas.ink().any() and not panel.undo_button.isEnabled()
+
+
+def test_brush_size_sets_the_stroke_width(qtbot, panel):
+    panel.brush_spin.setValue(6)
+    stroke(qtbot, panel.canvas, [(40, 140), (240, 140)])
+    thin = panel.canvas.ink()[:, 140] > 0.5
+    qtbot.mouseClick(panel.clear_button, LEFT)
+    panel.brush_spin.setValue(30)
+    stroke(qtbot, panel.canvas, [(40, 140), (240, 140)])
+    thick = panel.canvas.ink()[:, 140] > 0.5
+    assert 4 <= thin.sum() <= 8 and 28 <= thick.sum() <= 32
+
+
+def test_in_the_main_window_the_drawing_gets_posterior_ellipses_on_the_map(qtbot, main_window):
+    _, drawing = attach(main_window)
+    main_window.tool_tabs.setCurrentWidget(drawing)
+    for points in SEVEN:
+        stroke(qtbot, drawing.canvas, points)
+    items = main_window.latent_view.overlay_items(KEY_POSTERIOR)
+    ellipses = {getattr(item, "sigma_k", None): item for item in items}
+    assert {1.0, 2.0} <= set(ellipses)
+    one_sigma = ellipses[1.0]
+    xs, ys = one_sigma.xData, one_sigma.yData
+    np.testing.assert_allclose([(xs.max() + xs.min()) / 2, (ys.max() + ys.min()) / 2], drawing.mu, atol=1e-3)
+    np.testing.assert_allclose([(xs.max() - xs.min()) / 2, (ys.max() - ys.min()) / 2], drawing.sigma, rtol=1e-2)
+    qtbot.mouseClick(drawing.clear_button, LEFT)
+    assert KEY_POSTERIOR not in main_window.latent_view.overlay_keys()
