@@ -17,9 +17,10 @@ is_running() is already False.
 
 from __future__ import annotations
 
+import logging
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -50,7 +51,10 @@ from vae_explorer.qt.training_worker import (
     TrainingSnapshot,
     TrainingThread,
     TrainingWorker,
+    safe_emit,
 )
+
+log = logging.getLogger(__name__)
 
 START_SHORTCUT = "Ctrl+T"
 PAUSE_SHORTCUT = "Ctrl+P"
@@ -223,7 +227,7 @@ class TrainingPanel(QWidget):
         self.curves.clear(train_config.epochs)
         self._set_running(train_config.epochs)
         self._thread.start()
-        self.trainingStarted.emit()
+        safe_emit(self.trainingStarted)
         return True
 
     def toggle_pause(self) -> None:
@@ -252,24 +256,31 @@ class TrainingPanel(QWidget):
         if thread is None:
             return True
         self._control.cancel()
-        stopped = thread.wait(timeout_ms)
-        if not stopped:
+        if thread.wait(timeout_ms):
+            # The worker's last signals sit in the event queue; handle them now, so
+            # the run ends through its own terminal signal (normally "cancelled").
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+            if self._thread is None:
+                return True
+        else:
+            log.warning("the training thread did not stop within %d ms", timeout_ms)
+            self._worker.abandoned = True
             _STRAGGLERS.append(thread)  # keep it referenced until it ends on its own
             thread.finished.connect(lambda: _STRAGGLERS.remove(thread))
-        # The worker's last signal may still sit in the event queue; drop it.
-        self._disconnect_worker()
         self._release_thread(join=False)
         self._set_idle("Training cancelled.")
-        self.trainingCancelled.emit()
-        return stopped
+        safe_emit(self.trainingCancelled)
+        return not thread.isRunning()
 
     # -- worker signals ----------------------------------------------------------
 
+    @Slot(str)
     def _on_status(self, text: str) -> None:
         if not self._from_current_worker():
             return
         self.status_label.setText(text)
 
+    @Slot(object)
     def _on_progress(self, progress: TrainingProgress) -> None:
         if not self._from_current_worker():
             return
@@ -286,8 +297,9 @@ class TrainingPanel(QWidget):
         self.curves.add_running(
             progress.position, progress.loss, progress.reconstruction, progress.kl
         )
-        self.trainingProgress.emit(progress)
+        safe_emit(self.trainingProgress, progress)
 
+    @Slot(object)
     def _on_epoch_snapshot(self, snapshot: TrainingSnapshot) -> None:
         if not self._from_current_worker():
             return
@@ -298,8 +310,9 @@ class TrainingPanel(QWidget):
             f"Epoch {stats.epoch}: train {stats.train.total:.1f}{test} nats/image "
             f"({format_duration(stats.epoch_seconds)})"
         )
-        self.epochSnapshot.emit(snapshot)
+        safe_emit(self.epochSnapshot, snapshot)
 
+    @Slot(object)
     def _on_finished(self, checkpoint) -> None:
         if not self._from_current_worker():
             return
@@ -308,45 +321,37 @@ class TrainingPanel(QWidget):
         tail = f"; test loss {test:.1f} nats/image" if test is not None else ""
         self._set_idle(f"Training finished: {checkpoint.metrics.get('epochs')} epoch(s){tail}.")
         self.progress_bar.setValue(self.progress_bar.maximum())
-        self.trainingFinished.emit(checkpoint)
+        safe_emit(self.trainingFinished, checkpoint)
 
+    @Slot(str)
     def _on_failed(self, message: str) -> None:
         if not self._from_current_worker():
             return
         self._release_thread()
         self._set_idle("Training failed.")
         self._show_error(message)
-        self.trainingFailed.emit(message)
+        safe_emit(self.trainingFailed, message)
 
+    @Slot()
     def _on_cancelled(self) -> None:
         if not self._from_current_worker():
             return
         self._release_thread()
         self._set_idle("Training cancelled.")
-        self.trainingCancelled.emit()
+        safe_emit(self.trainingCancelled)
 
     # -- helpers -------------------------------------------------------------------
 
     def _from_current_worker(self) -> bool:
         # A queued signal from a worker that shutdown() already let go is stale.
-        return self._worker is not None and self.sender() is self._worker
+        # (Not self.sender(): PySide 6.12.0 drops a reference to None on every call.)
+        return self._worker is not None
 
     def _release_thread(self, join: bool = True) -> None:
         if self._thread is not None and join:
             # The worker emitted its last signal and is returning; this wait is brief.
             self._thread.wait()
         self._thread = self._worker = self._control = None
-
-    def _disconnect_worker(self) -> None:
-        worker = self._worker
-        if worker is None:
-            return
-        for signal in (worker.status, worker.progress, worker.epochSnapshot,
-                       worker.finished, worker.failed, worker.cancelled):
-            try:
-                signal.disconnect()
-            except (RuntimeError, TypeError):
-                pass
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)

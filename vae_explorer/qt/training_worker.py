@@ -9,7 +9,9 @@ still changing. TrainingThread runs one worker in its own QThread.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance
 
 import vae_explorer
 from vae_explorer.core.checkpoint import Checkpoint
@@ -41,6 +43,40 @@ from vae_explorer.core.training import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _emit_drops_a_reference_to_true() -> bool:
+    """PySide6 6.12.0's SignalInstance.emit() returns True without owning a reference.
+
+    Every emit() then takes one reference from the True singleton; after a few
+    thousand emits (a long training run) Python aborts with "bool_dealloc:
+    deallocating True or False". Probe once for the defect instead of trusting a
+    version number.
+    """
+
+    class Probe(QObject):
+        ping = Signal()
+
+    probe = Probe()
+    before = sys.getrefcount(True)
+    for _ in range(8):
+        probe.ping.emit()
+    lost = before - sys.getrefcount(True)
+    for _ in range(max(lost, 0)):
+        _incref(True)  # give back what the probe itself took
+    return lost >= 8
+
+
+_incref = ctypes.pythonapi.Py_IncRef
+_incref.argtypes = [ctypes.py_object]
+_EMIT_LEAKS_TRUE = _emit_drops_a_reference_to_true()
+
+
+def safe_emit(signal: SignalInstance, *args: object) -> None:
+    """signal.emit(*args), giving back the reference to True that PySide 6.12.0 takes."""
+    result = signal.emit(*args)
+    if _EMIT_LEAKS_TRUE and result is True:
+        _incref(True)
 
 # At most this many progress signals per second: enough for a smooth bar and
 # curve, few enough that the GUI event loop is never flooded.
@@ -199,6 +235,12 @@ class TrainingWorker(QObject):
         self.request = request
         self.control = control or TimedControl()
         self.progress_interval_s = progress_interval_s
+        # Set by the GUI when it stops waiting for this worker: say nothing more.
+        self.abandoned = False
+
+    def _send(self, signal: SignalInstance, *args: object) -> None:
+        if not self.abandoned:
+            safe_emit(signal, *args)
 
     def run(self) -> None:
         threads_before = torch.get_num_threads()
@@ -209,15 +251,15 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message
             if not isinstance(exc, (TrainingDiverged, DataUnavailableError)):
                 log.exception("training failed")
-            self.failed.emit(describe_failure(exc, device))
+            self._send(self.failed, describe_failure(exc, device))
             return
         finally:
             # The trainer may have changed torch's global thread count; give it back.
             torch.set_num_threads(threads_before)
         if checkpoint is None:
-            self.cancelled.emit()
+            self._send(self.cancelled)
         else:
-            self.finished.emit(checkpoint)
+            self._send(self.finished, checkpoint)
 
     def _train(self, device: str) -> Checkpoint | None:
         request, control = self.request, self.control
@@ -225,7 +267,7 @@ class TrainingWorker(QObject):
         train_set = request.train_set
         if train_set is None:
             root = resolve_data_dir(request.data_dir)
-            self.status.emit(f"Loading the MNIST training split from {root}")
+            self._send(self.status, f"Loading the MNIST training split from {root}")
             train_set = load_mnist(root, "train", download=request.allow_download)
         test_set = request.test_set if request.test_set is not None else load_bundled_test_split()
         display_set = request.display_set if request.display_set is not None else test_set
@@ -235,7 +277,7 @@ class TrainingWorker(QObject):
         model = build_model(request.model_config, seed=config.seed)
         trainer = Trainer(model, train_set, test_set, config, control)
         threads = f", {torch.get_num_threads()} CPU thread(s)" if device == "cpu" else ""
-        self.status.emit(f"Training on {len(train_set):,} images on {device}{threads}")
+        self._send(self.status, f"Training on {len(train_set):,} images on {device}{threads}")
 
         averager = _BatchAverager()
         last_report = 0.0
@@ -246,9 +288,10 @@ class TrainingWorker(QObject):
                 now = time.perf_counter()
                 if now - last_report >= self.progress_interval_s or item.batch == item.batches_per_epoch:
                     last_report = now
-                    self.progress.emit(self._progress(item, averager, config.epochs, total_batches))
+                    report = self._progress(item, averager, config.epochs, total_batches)
+                    self._send(self.progress, report)
             elif not control.cancelled:
-                self.epochSnapshot.emit(self._snapshot(trainer.model, display_set, item))
+                self._send(self.epochSnapshot, self._snapshot(trainer.model, display_set, item))
         if control.cancelled or len(trainer.history) < config.epochs:
             return None
         return self._checkpoint(trainer, len(train_set), device)

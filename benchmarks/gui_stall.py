@@ -1,0 +1,225 @@
+"""How long does the GUI event loop stall while the app trains a model?
+
+Runs real training through the real TrainingPanel (full MNIST training split,
+loaded by the worker from --data-dir or $VAE_EXPLORER_DATA) in an offscreen
+QApplication. A 5 ms timer on the GUI thread records the gap between its
+ticks; a gap much longer than 5 ms is time the window could not react. Each
+scenario is run with the panel's default of one torch thread (leaving the
+other core to the GUI) and with torch's default thread count.
+
+Optionally a scatter plot of many points (like the latent map) is redrawn
+10 times a second on the GUI thread, and updated with the new latents after
+every epoch, to add the GUI's own work to the picture.
+
+Targets (issue 3): p99 gap under 30 ms, max under 100 ms.
+
+Usage:
+    python benchmarks/gui_stall.py [--data-dir DIR] [--epochs 1] [--threads 1,0]
+                                   [--scatter-points 10000] [--scatter both|on|off]
+
+Do not set OMP_NUM_THREADS: the script sets torch's thread count itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pyqtgraph as pg  # noqa: E402
+import torch  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from vae_explorer.core.data import load_bundled_test_split, resolve_data_dir  # noqa: E402
+from vae_explorer.qt.training_panel import TrainingPanel  # noqa: E402
+
+TICK_MS = 5
+TARGET_P99_MS = 30.0
+TARGET_MAX_MS = 100.0
+
+
+class TickRecorder:
+    """A fast GUI-thread timer that records when each tick actually ran."""
+
+    def __init__(self) -> None:
+        self.clock = QElapsedTimer()
+        self.stamps: list[int] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(lambda: self.stamps.append(self.clock.nsecsElapsed()))
+
+    def start(self) -> None:
+        self.stamps.clear()
+        self.clock.start()
+        self.timer.start()
+
+    def stop(self) -> np.ndarray:
+        self.timer.stop()
+        return np.diff(np.asarray(self.stamps, dtype=np.float64)) / 1e6  # gaps in ms
+
+
+class BusyScatter:
+    """A latent-map stand-in: many coloured points, panned and repainted every 100 ms."""
+
+    def __init__(self, points: int, rng: np.random.Generator) -> None:
+        self.widget = pg.PlotWidget()
+        self.widget.resize(900, 700)
+        labels = rng.integers(0, 10, points)
+        self.brushes = [pg.mkBrush(pg.intColor(i, 10)) for i in range(10)]
+        self.item = pg.ScatterPlotItem(size=3, pen=None, antialias=False)
+        self.widget.addItem(self.item)
+        self.labels = labels
+        self.set_points(rng.normal(size=(points, 2)))
+        self.widget.show()
+        self.repaint_ms: list[float] = []
+        self.step = 0
+        self.timer = QTimer()
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.pan_and_repaint)
+
+    def set_points(self, xy: np.ndarray) -> None:
+        count = min(len(xy), len(self.labels))
+        self.item.setData(
+            x=xy[:count, 0], y=xy[:count, 1],
+            brush=[self.brushes[label] for label in self.labels[:count]],
+        )
+
+    def pan_and_repaint(self) -> None:
+        self.step += 1
+        shift = 0.2 * np.sin(self.step / 5)
+        self.widget.setXRange(-3 + shift, 3 + shift, padding=0)
+        started = time.perf_counter()
+        self.widget.viewport().repaint()  # synchronous, like a real pan under the mouse
+        self.repaint_ms.append((time.perf_counter() - started) * 1e3)
+
+
+def summarise(gaps: np.ndarray) -> dict[str, float]:
+    return {
+        "ticks": float(len(gaps)),
+        "p50": float(np.percentile(gaps, 50)),
+        "p99": float(np.percentile(gaps, 99)),
+        "max": float(gaps.max()),
+        "over_30": float((gaps > 30).mean() * 100),
+    }
+
+
+def wait_for(app: QApplication, seconds: float) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def measure_idle(app: QApplication, recorder: TickRecorder, seconds: float) -> np.ndarray:
+    recorder.start()
+    wait_for(app, seconds)
+    return recorder.stop()
+
+
+def measure_training(
+    app: QApplication, args: argparse.Namespace, threads: int, scatter: BusyScatter | None,
+    display_set,
+) -> tuple[np.ndarray, float, str]:
+    panel = TrainingPanel(data_dir=args.data_dir, allow_download=False)
+    panel.resize(420, 980)
+    panel.set_display_data(display_set)
+    panel.hidden_edit.setText(args.hidden)
+    panel.epochs_spin.setValue(args.epochs)
+    panel.batch_spin.setValue(args.batch_size)
+    panel.threads_spin.setValue(threads)
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    panel.show()
+
+    outcome: list[str] = []
+    loop = QEventLoop()
+    panel.trainingFinished.connect(lambda _: (outcome.append("finished"), loop.quit()))
+    panel.trainingFailed.connect(lambda m: (outcome.append(f"failed: {m}"), loop.quit()))
+    if scatter is not None:
+        panel.epochSnapshot.connect(lambda snap: scatter.set_points(snap.latent_mu))
+        scatter.timer.start()
+
+    recorder = TickRecorder()
+    recorder.start()
+    started = time.perf_counter()
+    if not panel.start():
+        raise SystemExit(f"the panel refused to start: {panel.error_label.text()}")
+    loop.exec()
+    seconds = time.perf_counter() - started
+    gaps = recorder.stop()
+    if scatter is not None:
+        scatter.timer.stop()
+    panel.shutdown()
+    panel.close()
+    panel.deleteLater()
+    return gaps, seconds, outcome[0] if outcome else "?"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=None, help="torchvision-layout MNIST folder")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--hidden", default="512,256")
+    parser.add_argument("--threads", default="1,0", help="torch threads to compare; 0 = torch default")
+    parser.add_argument("--scatter", choices=("both", "on", "off"), default="both")
+    parser.add_argument("--scatter-points", type=int, default=10_000)
+    parser.add_argument("--idle-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+
+    if "OMP_NUM_THREADS" in os.environ:
+        print(f"note: OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} is set; torch's default "
+              "thread count then follows it, so the 'torch default' rows are not the real default.")
+    root = resolve_data_dir(args.data_dir)
+    args.data_dir = str(root)
+    app = QApplication.instance() or QApplication(sys.argv)
+    display_set = load_bundled_test_split()
+    default_threads = torch.get_num_threads()
+    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} default threads "
+          f"{default_threads}, Qt platform {app.platformName()}")
+    print(f"run: full MNIST training split from {root}, {args.epochs} epoch(s), hidden "
+          f"{args.hidden}, batch {args.batch_size}, re-encoding {len(display_set):,} test images "
+          f"per epoch; timer every {TICK_MS} ms; gaps in ms (ideal {TICK_MS})")
+
+    recorder = TickRecorder()
+    idle = summarise(measure_idle(app, recorder, args.idle_seconds))
+    rows = [("idle, no training", "-", idle, 0.0, "")]
+
+    scatter_modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.scatter]
+    rng = np.random.default_rng(0)
+    for with_scatter in scatter_modes:
+        scatter = BusyScatter(args.scatter_points, rng) if with_scatter else None
+        for threads in (int(t) for t in args.threads.split(",")):
+            label = "training" + (f" + {args.scatter_points:,}-pt scatter repaint" if scatter else "")
+            gaps, seconds, outcome = measure_training(app, args, threads, scatter, display_set)
+            thread_label = str(threads) if threads else f"default ({default_threads})"
+            rows.append((label, thread_label, summarise(gaps), seconds, outcome))
+            if scatter is not None and scatter.repaint_ms:
+                repaint = np.asarray(scatter.repaint_ms)
+                rows[-1] = (*rows[-1][:4], f"{outcome}; scatter repaint median "
+                            f"{np.median(repaint):.1f} ms, max {repaint.max():.1f} ms")
+                scatter.repaint_ms.clear()
+        if scatter is not None:
+            scatter.widget.close()
+
+    print()
+    print(f"{'scenario':<44} {'threads':<12} {'ticks':>7} {'p50':>7} {'p99':>7} {'max':>8} "
+          f"{'>30ms %':>8} {'run s':>7}")
+    for label, threads, stats, seconds, note in rows:
+        print(f"{label:<44} {threads:<12} {stats['ticks']:>7.0f} {stats['p50']:>7.1f} "
+              f"{stats['p99']:>7.1f} {stats['max']:>8.1f} {stats['over_30']:>8.2f} {seconds:>7.1f}"
+              + (f"  {note}" if note else ""))
+    print()
+    for label, threads, stats, _, _ in rows[1:]:
+        ok = stats["p99"] < TARGET_P99_MS and stats["max"] < TARGET_MAX_MS
+        print(f"{'PASS' if ok else 'MISS'}  {label}, threads {threads}: p99 {stats['p99']:.1f} ms "
+              f"(target < {TARGET_P99_MS:.0f}), max {stats['max']:.1f} ms (target < {TARGET_MAX_MS:.0f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
