@@ -92,6 +92,7 @@ def build_main_window(checkpoint: str | None = None, data_dir: str | None = None
     window = MainWindow(session, data_dir=data_dir, device=device, settings=settings, test_split=test_split)
     if with_training:
         attach_training(window)
+        attach_demo_panels(window)
     return window, warnings
 
 
@@ -99,6 +100,12 @@ def attach_training(window) -> None:
     from vae_explorer.qt.training_panel import TrainingPanel
 
     window.attach_training_panel(TrainingPanel(window.data_dir))
+
+
+def attach_demo_panels(window) -> None:
+    from vae_explorer.qt.demo_panels import attach
+
+    attach(window)
 
 
 def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: str = "auto") -> int:
@@ -118,6 +125,7 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
             # Start-up must not pay for torchvision (it is only needed to read the training split).
             print(f"modules torchvision={'torchvision' in sys.modules}", flush=True)
         attach_training(window)
+        attach_demo_panels(window)
         if report:
             print(f"training-tab {time.time():.6f}", flush=True)
             window.close()
