@@ -132,6 +132,8 @@ class TrainingPanel(QWidget):
         self.data_dir = data_dir
         self.allow_download = allow_download
         self.progress_interval_s = DEFAULT_PROGRESS_INTERVAL_S
+        # Run training at a lower OS priority than the GUI (see training_worker).
+        self.lower_thread_priority = True
         self._display_set: ImageSet | None = None
         self._train_set: ImageSet | None = None
         self._test_set: ImageSet | None = None
@@ -223,10 +225,10 @@ class TrainingPanel(QWidget):
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
-        self._thread = TrainingThread(self._worker)
+        self._thread = TrainingThread(self._worker, lower_priority=self.lower_thread_priority)
         self.curves.clear(train_config.epochs)
         self._set_running(train_config.epochs)
-        self._thread.start()
+        self._thread.start_training()
         safe_emit(self.trainingStarted)
         return True
 

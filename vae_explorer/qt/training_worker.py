@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 import threading
 import time
@@ -352,13 +353,39 @@ class TrainingWorker(QObject):
         )
 
 
+# Niceness added to the training thread: the GUI thread then wins the CPU whenever
+# it has work, and training still gets all the time the GUI leaves idle.
+TRAINING_NICENESS = 10
+
+
+def lower_this_threads_priority(increment: int = TRAINING_NICENESS) -> bool:
+    """Make the calling thread nicer (Linux: niceness is per thread and inherited by
+    the threads it starts, such as torch's OpenMP workers). False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+    except OSError:
+        return False
+    return True
+
+
 class TrainingThread(QThread):
     """A QThread whose whole life is one TrainingWorker.run(); no event loop needed."""
 
-    def __init__(self, worker: TrainingWorker):
+    def __init__(self, worker: TrainingWorker, lower_priority: bool = True):
         super().__init__()
         self.setObjectName("vae-training")
         self.worker = worker
+        self.lower_priority = lower_priority
+
+    def start_training(self) -> None:
+        # Qt's LowPriority is what macOS and Windows honour; Linux gets a niceness in run().
+        priority = QThread.Priority.LowPriority if self.lower_priority else QThread.Priority.InheritPriority
+        self.start(priority)
 
     def run(self) -> None:
+        if self.lower_priority:
+            lower_this_threads_priority()
         self.worker.run()
