@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -200,3 +201,27 @@ def test_vae_explorer_with_no_arguments_paints_the_shipped_map(tmp_path):
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     assert "first-paint" in lines and "training-tab" in lines
     assert lines["modules"].split(",") == ["torchvision=False"]
+
+
+def test_window_paints_a_quick_look_first_then_comes_alive(qtbot, shipped_session, settings):
+    from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path
+    from vae_explorer.qt.main_window import MainWindow
+
+    quick = quick_look(shipped_checkpoint_path())
+    window = MainWindow(None, settings=settings, quick_look=quick)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.loading and window.session is None
+    np.testing.assert_array_equal(window.latent_view.codes, quick.codes)
+    assert not window.open_action.isEnabled() and not window.tool_tabs.isEnabled()
+    window._on_hover(np.array([0.0, 0.0], np.float32))  # nothing to decode with yet: no error, no image
+    window._on_click(np.array([0.0, 0.0], np.float32), -1, Qt.KeyboardModifier.NoModifier)
+    assert window.hover_panel.array is None and window.pinned is None
+
+    with qtbot.waitSignal(window.sessionChanged, timeout=2000):
+        window.finish_loading(shipped_session)
+    assert not window.loading and window.open_action.isEnabled() and window.tool_tabs.isEnabled()
+    np.testing.assert_array_equal(window.latent_view.codes, shipped_session.latent_mu)
+    assert window.manifold_panel.array is not None
+    window._on_hover(np.array([0.0, 0.0], np.float32))
+    assert window.hover_panel.array is not None

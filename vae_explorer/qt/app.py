@@ -3,18 +3,24 @@
 The default path (no arguments) opens the shipped checkpoint and the bundled
 test split with no dialogs and no network. Anything that goes wrong with a
 file the user named ends in a message and a fallback, never a traceback.
+
+Start-up happens in two steps so the map shows before torch has loaded:
+core.quickstart computes the posterior means in numpy and the window paints
+them; right after that first paint, torch is imported, the real session
+(frozen torch model, exact codes) is built and the window comes fully alive.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-# Set by benchmarks/gui_latency.py: print the wall-clock time of the first painted map, then quit.
+# Set by benchmarks/gui_latency.py: print wall-clock times of the start-up steps, then quit.
 FIRST_PAINT_ENV = "VAE_EXPLORER_REPORT_FIRST_PAINT"
 
 
@@ -57,8 +63,21 @@ def _check_data_dir(data_dir: str | None, warnings: list[str]) -> str | None:
     return None
 
 
+def load_session(checkpoint: str | None, data_dir: str | None, device: str):
+    """The torch half of start-up: (session, test split, checked data_dir, device, warnings)."""
+    from vae_explorer.core.data import load_bundled_test_split
+    from vae_explorer.core.session import ExplorerSession
+
+    warnings: list[str] = []
+    loaded = _load_checkpoint_or_default(checkpoint, warnings)
+    device = _check_device(device, warnings)
+    data_dir = _check_data_dir(data_dir, warnings)
+    test_split = load_bundled_test_split()
+    return ExplorerSession.create(loaded, test_split), test_split, data_dir, device, warnings
+
+
 class _FirstPaintProbe(QObject):
-    """Notes when the map's viewport first paints (with its points), for the start-up benchmark."""
+    """Calls back once the map's viewport has painted for the first time."""
 
     def __init__(self, viewport, on_painted):
         super().__init__(viewport)
@@ -74,21 +93,10 @@ class _FirstPaintProbe(QObject):
 
 def build_main_window(checkpoint: str | None = None, data_dir: str | None = None, device: str = "auto",
                       settings=None, with_training: bool = True):
-    """Load model and data and build the window (not shown); returns (window, warnings).
-
-    with_training=False leaves the training tab out; run_app adds it after the
-    first paint so the map does not wait for the training form.
-    """
-    from vae_explorer.core.data import load_bundled_test_split
-    from vae_explorer.core.session import ExplorerSession
+    """Load model and data and build the window in one step (not shown); returns (window, warnings)."""
     from vae_explorer.qt.main_window import MainWindow
 
-    warnings: list[str] = []
-    loaded = _load_checkpoint_or_default(checkpoint, warnings)
-    device = _check_device(device, warnings)
-    data_dir = _check_data_dir(data_dir, warnings)
-    test_split = load_bundled_test_split()
-    session = ExplorerSession.create(loaded, test_split)
+    session, test_split, data_dir, device, warnings = load_session(checkpoint, data_dir, device)
     window = MainWindow(session, data_dir=data_dir, device=device, settings=settings, test_split=test_split)
     if with_training:
         attach_training(window)
@@ -108,6 +116,23 @@ def attach_demo_panels(window) -> None:
     attach(window)
 
 
+def _preload_torch_modules() -> None:
+    import vae_explorer.core.checkpoint  # noqa: F401 - torch, safetensors, the model
+    import vae_explorer.core.data  # noqa: F401
+    import vae_explorer.core.session  # noqa: F401
+
+
+def _quick_window(checkpoint: str | None, data_dir: str | None):
+    """A window in its loading state painted from numpy codes, or None when that is not possible."""
+    from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path
+    from vae_explorer.qt.main_window import MainWindow
+
+    quick = quick_look(checkpoint or shipped_checkpoint_path())
+    if quick is None:
+        return None
+    return MainWindow(None, data_dir=data_dir, quick_look=quick)
+
+
 def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: str = "auto") -> int:
     """Open the explorer and run the event loop; returns the exit code."""
     from vae_explorer.qt.theme import apply_dark_theme
@@ -116,24 +141,64 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
     app.setApplicationName("vae-explorer")
     app.setOrganizationName("vae-explorer")
     apply_dark_theme(app)
-    window, warnings = build_main_window(checkpoint, data_dir, device, with_training=False)
     report = bool(os.environ.get(FIRST_PAINT_ENV))
 
-    def after_first_paint() -> None:
+    def stamp(name: str) -> None:
         if report:
-            print(f"first-paint {time.time():.6f}", flush=True)
+            print(f"{name} {time.time():.6f}", flush=True)
+
+    window = _quick_window(checkpoint, data_dir)
+    warnings: list[str] = []
+    if window is None:  # no quick look: load everything first, then show
+        window, warnings = build_main_window(checkpoint, data_dir, device, with_training=False)
+
+    def after_first_paint() -> None:
+        stamp("first-paint")
+        if not window.loading:
+            finish()
+            return
+        # torch is imported on a helper thread, so the map can already be panned and zoomed
+        # meanwhile; a timer on this thread notices when it is done (the GUI never joins and waits).
+        preload = threading.Thread(target=_preload_torch_modules, name="vae-explorer-preload", daemon=True)
+        helpers.append(preload)
+        preload.start()
+        poll = QTimer(window)
+        poll.setInterval(25)
+
+        def check() -> None:
+            if preload.is_alive():
+                return
+            poll.stop()
+            preload.join()
+            session, test_split, checked_dir, checked_device, more = load_session(checkpoint, data_dir, device)
+            warnings.extend(more)
+            window.device = checked_device
+            window.set_data_dir(checked_dir)
+            window.finish_loading(session, test_split)
+            finish()
+
+        poll.timeout.connect(check)
+        poll.start()
+
+    def finish() -> None:
+        stamp("interactive")
+        if report:
             # Start-up must not pay for torchvision (it is only needed to read the training split).
             print(f"modules torchvision={'torchvision' in sys.modules}", flush=True)
         attach_training(window)
         attach_demo_panels(window)
+        stamp("training-tab")
         if report:
-            print(f"training-tab {time.time():.6f}", flush=True)
             window.close()
             app.quit()
+            return
+        for message in warnings:
+            QMessageBox.warning(window, "vae-explorer", message)
 
+    helpers: list[threading.Thread] = []
     _FirstPaintProbe(window.latent_view.plot_widget.viewport(), after_first_paint)
     window.show()
-    for message in warnings:
-        # After show(), so the message sits over the window that is already usable.
-        QTimer.singleShot(0, lambda m=message: QMessageBox.warning(window, "vae-explorer", m))
-    return app.exec()
+    code = app.exec()
+    for thread in helpers:  # closed while torch was still loading: let the import end before exiting
+        thread.join()
+    return code

@@ -187,7 +187,7 @@ class LatentView(QWidget):
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
         kind = event.type()
         if kind == QEvent.Type.MouseMove and not event.buttons():
-            self._on_mouse_moved(self.plot_widget.mapToScene(event.position()))
+            self._on_mouse_moved(self.plot_widget.mapToScene(event.position().toPoint()))
         elif kind == QEvent.Type.Leave:
             self.left.emit()
         return False

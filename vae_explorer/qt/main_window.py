@@ -4,11 +4,17 @@ The window owns the current ExplorerSession (frozen model + displayed split +
 codes). Views never hold their own model: they get decoders from the session
 being shown, which during training is a preview built from the latest epoch
 snapshot, and otherwise the committed session that `session` returns.
+
+This module imports nothing that imports torch at load time, so run_app can
+paint a first map (from core.quickstart's numpy codes) while torch is still
+to be loaded; such a window starts "loading" and becomes fully usable when
+finish_loading() hands it the real session.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -19,12 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from vae_explorer.core import latent
-from vae_explorer.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from vae_explorer.core.data import ImageSet
-from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.image_views import ImagePanel, save_array_png
 from vae_explorer.qt.latent_view import LatentView
 from vae_explorer.qt.tool_panels import InterpolationPanel, ManifoldPanel, SamplingPanel
+
+if TYPE_CHECKING:  # these modules import torch; the window loads them only when needed
+    from vae_explorer.core.checkpoint import Checkpoint
+    from vae_explorer.core.data import ImageSet
+    from vae_explorer.core.quickstart import QuickLook
+    from vae_explorer.core.session import ExplorerSession
 
 RECENT_KEY = "recentCheckpoints"
 RECENT_LIMIT = 8
@@ -39,16 +48,22 @@ class MainWindow(QMainWindow):
     sessionChanged = Signal(object)  # the new committed ExplorerSession
     dataPointPicked = Signal(int)  # index into session.data of a clicked data point
 
-    def __init__(self, session: ExplorerSession, data_dir: str | None = None, device: str = "cpu",
+    def __init__(self, session: ExplorerSession | None, data_dir: str | None = None, device: str = "cpu",
                  settings: QSettings | None = None, test_split: ImageSet | None = None,
-                 parent: QWidget | None = None):
+                 quick_look: QuickLook | None = None, parent: QWidget | None = None):
+        """session=None with a quick_look opens in the loading state: map only, until finish_loading()."""
         super().__init__(parent)
+        if session is None and quick_look is None:
+            raise ValueError("MainWindow needs a session or a quick look to show")
         self._session = session
         self._shown = session  # what the views decode from: the session, or a training preview
         self.data_dir = data_dir
         self.device = device
         self.settings = settings if settings is not None else QSettings("vae-explorer", "vae-explorer")
-        self._splits: dict[str, ImageSet] = {SPLIT_TEST: test_split if test_split is not None else session.data}
+        self._test_count = len(session.data) if session is not None else len(quick_look.labels)
+        self._splits: dict[str, ImageSet] = {}
+        if session is not None:
+            self._splits[SPLIT_TEST] = test_split if test_split is not None else session.data
         self.unsaved = False
         self.pinned: np.ndarray | None = None
         self.picked_index: int | None = None
@@ -65,14 +80,30 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
-        self._show_session(session, autorange=True)
+        if session is not None:
+            self._show_session(session, autorange=True)
+        else:
+            self._show_quick_look(quick_look)
         self._update_title()
 
     # ----- public API ------------------------------------------------------------------------
 
     @property
-    def session(self) -> ExplorerSession:
+    def session(self) -> ExplorerSession | None:
+        """The explored model and data; None only while the window is still loading."""
         return self._session
+
+    @property
+    def loading(self) -> bool:
+        return self._session is None
+
+    def finish_loading(self, session: ExplorerSession, test_split: ImageSet | None = None) -> None:
+        """Leave the loading state: session becomes the explored one and every view comes alive."""
+        self._splits[SPLIT_TEST] = test_split if test_split is not None else session.data
+        for action in self._needs_session:
+            action.setEnabled(True)
+        self._rebuild_recent_menu()
+        self._install_session(session)
 
     @property
     def shown_session(self) -> ExplorerSession:
@@ -85,6 +116,8 @@ class MainWindow(QMainWindow):
 
     def set_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Make checkpoint the explored model: re-encode the shown split and refresh every view."""
+        from vae_explorer.core.session import ExplorerSession
+
         with _busy_cursor():
             session = ExplorerSession.create(checkpoint, self._session.data)
         self._install_session(session)
@@ -103,12 +136,7 @@ class MainWindow(QMainWindow):
 
     def _build_centre(self) -> QWidget:
         self.split_combo = QComboBox()
-        self.split_combo.addItem(f"Test split ({len(self._splits[SPLIT_TEST]):,} images)", SPLIT_TEST)
-        if self.data_dir:
-            self.split_combo.addItem("Training split (60,000)", SPLIT_TRAIN)
-            self.split_combo.addItem("Training + test (70,000)", SPLIT_BOTH)
-        self.split_combo.setToolTip("Which images are encoded and drawn on the map"
-                                    + ("" if self.data_dir else " (start with --data-dir to add the training split)"))
+        self.set_data_dir(self.data_dir)
         self.manifold_check = QCheckBox("Manifold overlay")
         self.manifold_check.setToolTip("Tile decoded images over the visible part of the map (M)")
         self.manifold_spin = QSpinBox(minimum=3, maximum=40, value=14)
@@ -228,6 +256,9 @@ class MainWindow(QMainWindow):
         view.addAction(self.inspector_dock.toggleViewAction())
         view.addAction(self.tool_dock.toggleViewAction())
         self._rebuild_recent_menu()
+        # What must wait until the model has loaded (see finish_loading).
+        self._needs_session = [self.open_action, self.save_action, self.recent_menu, export, self.manifold_action,
+                               self.split_combo, self.manifold_check, self.tool_tabs]
 
     def _action(self, menu, text, shortcut, tip, slot) -> QAction:
         action = QAction(text, self)
@@ -252,7 +283,7 @@ class MainWindow(QMainWindow):
     # ----- sessions --------------------------------------------------------------------------
 
     def _install_session(self, session: ExplorerSession) -> None:
-        same_data = session.data is self._session.data or len(session.data) == len(self._session.data)
+        same_data = self._session is None or len(session.data) == len(self._session.data)
         self._session = session
         self._show_session(session, autorange=not same_data)
         self._update_title()
@@ -260,11 +291,22 @@ class MainWindow(QMainWindow):
             self.training_panel.set_display_data(session.data)
         self.sessionChanged.emit(session)
 
+    def _show_quick_look(self, quick: QuickLook) -> None:
+        """The loading state: the map from numpy codes, everything that decodes waits for the model."""
+        self.latent_view.set_points(quick.codes, quick.labels, autorange=True)
+        for panel in (self.hover_panel, self.pinned_panel):
+            panel.canvas.set_placeholder("Loading the model…")
+        for action in self._needs_session:
+            action.setEnabled(False)
+        self.map_title.setText(f"{len(quick.labels):,} posterior means · test split")
+        self.statusBar().showMessage("Loading the model…")
+
     def _show_session(self, session: ExplorerSession, autorange: bool = False) -> None:
         """Point every view at session's model and codes."""
         previous = self._shown
         self._shown = session
-        if autorange or previous.data is not session.data or len(self.latent_view.codes) != len(session.latent_mu):
+        if (autorange or previous is None or previous.data is not session.data
+                or len(self.latent_view.codes) != len(session.latent_mu)):
             self.latent_view.set_points(session.latent_mu, session.labels, autorange=autorange)
         else:
             self.latent_view.update_codes(session.latent_mu)
@@ -273,6 +315,10 @@ class MainWindow(QMainWindow):
         self.manifold_panel.set_decoder(self.decode_2d)
         self.interpolation_panel.set_decoder(self.decode_2d)
         self.sampling_panel.set_decoder(session.decode, session.latent_dim)
+        self.hover_panel.canvas.set_placeholder("Hover over the map")
+        self.pinned_panel.canvas.set_placeholder("Click the map to pin a point")
+        if self.statusBar().currentMessage() == "Loading the model…":
+            self.statusBar().clearMessage()
         if self.pinned is not None:
             self._pin(self.pinned)
         if self.picked_index is not None and self.picked_index < len(session.data):
@@ -285,6 +331,9 @@ class MainWindow(QMainWindow):
             + ("" if dims == 2 else f" · first 2 of {dims} latent dims (others held at 0)"))
 
     def _update_title(self) -> None:
+        if self._session is None:
+            self.setWindowTitle("VAE Explorer — loading…")
+            return
         checkpoint = self._session.checkpoint
         name = checkpoint.path.name if checkpoint.path else "trained in this session"
         self.setWindowTitle(f"VAE Explorer — {name}{' (unsaved)' if self.unsaved else ''}")
@@ -294,11 +343,16 @@ class MainWindow(QMainWindow):
     # ----- map interaction -------------------------------------------------------------------
 
     def _on_hover(self, z: np.ndarray) -> None:
+        self.z_label.setText(_format_z(z))
+        if self._shown is None:
+            return
         image = self.decode_2d(z)[0]
         self.hover_panel.set_image(image, _format_z(z))
         self.z_label.setText(_format_z(z))
 
     def _on_click(self, z: np.ndarray, index: int, modifiers) -> None:
+        if self._shown is None:
+            return
         if modifiers & Qt.KeyboardModifier.ShiftModifier:
             which = self.interpolation_panel.next_endpoint()
             if which == "A":
@@ -367,6 +421,8 @@ class MainWindow(QMainWindow):
 
     def show_split(self, split: str) -> bool:
         """Encode and draw another split; on failure say why and keep the current one."""
+        from vae_explorer.core.session import ExplorerSession
+
         try:
             with _busy_cursor():
                 data = self._load_split(split)
@@ -381,6 +437,17 @@ class MainWindow(QMainWindow):
         self.latent_view.auto_range()
         return True
 
+    def set_data_dir(self, data_dir: str | None) -> None:
+        """Offer the training split on the map when data_dir holds MNIST."""
+        self.data_dir = data_dir
+        self.split_combo.clear()
+        self.split_combo.addItem(f"Test split ({self._test_count:,} images)", SPLIT_TEST)
+        if data_dir:
+            self.split_combo.addItem("Training split (60,000)", SPLIT_TRAIN)
+            self.split_combo.addItem("Training + test (70,000)", SPLIT_BOTH)
+        self.split_combo.setToolTip("Which images are encoded and drawn on the map"
+                                    + ("" if data_dir else " (start with --data-dir to add the training split)"))
+
     def _load_split(self, split: str) -> ImageSet:
         if split in self._splits:
             return self._splits[split]
@@ -393,6 +460,8 @@ class MainWindow(QMainWindow):
         self._splits[SPLIT_TRAIN] = train
         test = self._splits[SPLIT_TEST]
         import torch
+
+        from vae_explorer.core.data import ImageSet
 
         self._splits[SPLIT_BOTH] = ImageSet(torch.cat([train.images, test.images]),
                                             torch.cat([train.labels, test.labels]),
@@ -410,6 +479,8 @@ class MainWindow(QMainWindow):
 
     def open_checkpoint(self, path: str | Path) -> bool:
         """Load and explore path; a bad file gets a message and the current model stays."""
+        from vae_explorer.core.checkpoint import CheckpointError, load_checkpoint
+
         if not self._confirm_discard():
             return False
         try:
@@ -432,6 +503,8 @@ class MainWindow(QMainWindow):
             self.save_checkpoint_as(path)
 
     def save_checkpoint_as(self, path: str | Path) -> bool:
+        from vae_explorer.core.checkpoint import save_checkpoint
+
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
@@ -531,7 +604,9 @@ class MainWindow(QMainWindow):
 
     def _on_epoch_snapshot(self, snapshot) -> None:
         mu = np.asarray(snapshot.latent_mu, np.float32)
-        if mu.shape[0] != len(self._session.data):
+        from vae_explorer.core.session import ExplorerSession
+
+        if self._session is None or mu.shape[0] != len(self._session.data):
             return  # the user switched splits mid-run; the next finished model re-encodes anyway
         preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu,
                                   np.full_like(mu, np.nan))  # log-variances are not sent per epoch

@@ -1,0 +1,210 @@
+"""How fast the explorer feels: start-up, hover, and map repaints at 10,000 and 70,000 points.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui_latency.py [--runs 3] [--repaints 30]
+
+1. Start-up: launches `python -m vae_explorer` as a real process (no arguments:
+   shipped model, bundled test split) and reads the wall-clock time at which
+   the map's viewport finished its first paint. Reported from just before the
+   process is spawned. For scale it also times a bare `python -c "import torch"`
+   under the same load, the floor no torch app can go below.
+2. Hover: real mouse-move events sent to the map's viewport; time from the
+   event to the decoded image being painted in the inspector.
+3. Repaint: the whole map viewport redrawn after a pan or zoom step, with
+   software rendering (Qt's raster engine offscreen, no OpenGL), at 10,000
+   points (test split) and 70,000 (train + test when MNIST is on disk, else
+   the test codes repeated with jitter), beside a single ScatterPlotItem with
+   a brush per point for comparison.
+
+Targets from issue 3: first map < 3 s, repaint < 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def child_env() -> dict[str, str]:
+    return dict(os.environ, QT_QPA_PLATFORM="offscreen", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+                MKL_NUM_THREADS=os.environ.get("MKL_NUM_THREADS", "1"))
+
+
+def time_startup(runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        env = child_env()
+        env["VAE_EXPLORER_REPORT_FIRST_PAINT"] = "1"
+        start = time.time()
+        result = subprocess.run([sys.executable, "-m", "vae_explorer"], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=300)
+        stamps = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+        if result.returncode != 0 or "first-paint" not in stamps:
+            raise SystemExit(f"the app did not start:\n{result.stderr[-2000:]}")
+        times.append(float(stamps["first-paint"]) - start)
+    return times
+
+
+def time_bare_torch_import(runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], env=child_env(), check=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def summary(values_ms: list[float]) -> str:
+    values = sorted(values_ms)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return f"median {statistics.median(values):7.2f} ms · p95 {p95:7.2f} ms · max {values[-1]:7.2f} ms"
+
+
+def build_window():
+    from PySide6.QtWidgets import QApplication
+
+    from vae_explorer.qt.app import build_main_window
+    from vae_explorer.qt.theme import apply_dark_theme
+
+    app = QApplication.instance() or QApplication([])
+    apply_dark_theme(app)
+    window, _ = build_main_window(with_training=False)
+    window.resize(1400, 900)
+    window.show()
+    for _ in range(5):
+        app.processEvents()
+    return app, window
+
+
+def time_hover(app, window, moves: int) -> list[float]:
+    import numpy as np
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+
+    view = window.latent_view
+    viewport = view.plot_widget.viewport()
+    canvas = window.hover_panel.canvas
+    xmin, xmax, ymin, ymax = view.visible_rect()
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(moves):
+        z = (rng.uniform(xmin, xmax), rng.uniform(ymin, ymax))
+        local = QPointF(view.map_to_viewport(*z))
+        event = QMouseEvent(QEvent.Type.MouseMove, local, local, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+        start = time.perf_counter()
+        app.sendEvent(viewport, event)
+        canvas.repaint()  # the decoded image on screen, not just computed
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def time_repaints(app, window, codes, labels, repaints: int) -> tuple[list[float], list[float]]:
+    view = window.latent_view
+    view.set_points(codes, labels)
+    viewport = view.plot_widget.viewport()
+    for _ in range(3):  # warm the symbol atlas
+        viewport.repaint()
+    pan, zoom = [], []
+    for step in range(repaints):
+        view.view_box.translateBy(x=0.02 * (-1) ** step, y=0.01)
+        start = time.perf_counter()
+        viewport.repaint()
+        pan.append((time.perf_counter() - start) * 1000)
+        view.view_box.scaleBy(s=(0.97, 0.97) if step % 2 == 0 else (1 / 0.97, 1 / 0.97))
+        start = time.perf_counter()
+        viewport.repaint()
+        zoom.append((time.perf_counter() - start) * 1000)
+    return pan, zoom
+
+
+def time_single_item_with_point_brushes(app, window, codes, labels, repaints: int) -> list[float]:
+    """The naive alternative: one ScatterPlotItem, a brush per point."""
+    import pyqtgraph as pg
+
+    from vae_explorer.qt.latent_view import DIGIT_COLOURS
+
+    view = window.latent_view
+    view.set_points(codes[:0], labels[:0])
+    brushes = [pg.mkBrush(*DIGIT_COLOURS[d], 200) for d in range(10)]
+    item = pg.ScatterPlotItem(x=codes[:, 0], y=codes[:, 1], pen=None, size=3.5,
+                              brush=[brushes[d] for d in labels], antialias=False)
+    view.plot_item.addItem(item)
+    viewport = view.plot_widget.viewport()
+    for _ in range(3):
+        viewport.repaint()
+    times = []
+    for step in range(repaints):
+        view.view_box.translateBy(x=0.02 * (-1) ** step, y=0.01)
+        start = time.perf_counter()
+        viewport.repaint()
+        times.append((time.perf_counter() - start) * 1000)
+    view.plot_item.removeItem(item)
+    return times
+
+
+def seventy_thousand(session):
+    """Codes and labels for train + test from real MNIST if present, else the test codes repeated with jitter."""
+    import numpy as np
+
+    from vae_explorer.core.data import load_mnist
+    from vae_explorer.core.session import encode_dataset
+
+    for root in (os.environ.get("VAE_EXPLORER_DATA"), str(REPO.parent / "shared" / "mnist")):
+        if root and (Path(root) / "MNIST" / "raw").exists():
+            train = load_mnist(root, "train", download=False)
+            mu, _ = encode_dataset(session.model, train.images)
+            return (np.concatenate([mu, session.latent_mu]), np.concatenate([train.labels.numpy(), session.labels]),
+                    "real train + test")
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([session.latent_mu + rng.normal(0, 0.05, session.latent_mu.shape) for _ in range(7)])
+    return codes.astype(np.float32), np.tile(session.labels, 7), "test codes x7 with jitter"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Start-up, hover and repaint timings of the explorer")
+    parser.add_argument("--runs", type=int, default=3, help="start-up runs (each a fresh process)")
+    parser.add_argument("--repaints", type=int, default=30, help="repaints per measurement")
+    parser.add_argument("--moves", type=int, default=200, help="hover events")
+    args = parser.parse_args(argv)
+
+    print(f"machine: {os.cpu_count()} CPU(s), QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} (software raster)")
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    startup = time_startup(args.runs)
+    torch_import = time_bare_torch_import(args.runs)
+    print("\n1. process start -> first painted latent map (python -m vae_explorer, no arguments)")
+    print("   runs: " + ", ".join(f"{t:.2f} s" for t in startup))
+    print(f"   median {statistics.median(startup):.2f} s   (target < 3 s, ratio {statistics.median(startup) / 3:.2f})")
+    print(f"   for scale, a bare `python -c 'import torch'`: median {statistics.median(torch_import):.2f} s")
+
+    app, window = build_window()
+    hover = time_hover(app, window, args.moves)
+    print("\n2. hover: mouse-move event -> decoded image repainted in the inspector")
+    print(f"   {summary(hover)}")
+
+    session = window.session
+    print("\n3. map repaint after a pan / zoom step (whole viewport, pyqtgraph, software rendering)")
+    pan, zoom = time_repaints(app, window, session.latent_mu, session.labels, args.repaints)
+    print(f"   10,000 points  pan : {summary(pan)}")
+    print(f"   10,000 points  zoom: {summary(zoom)}")
+    codes, labels, source = seventy_thousand(session)
+    pan, zoom = time_repaints(app, window, codes, labels, args.repaints)
+    print(f"   {len(codes):,} points pan : {summary(pan)}   ({source})")
+    print(f"   {len(codes):,} points zoom: {summary(zoom)}   target < 20 ms, ratio "
+          f"{statistics.median(pan + zoom) / 20:.2f}")
+    single = time_single_item_with_point_brushes(app, window, codes, labels, args.repaints)
+    print(f"   {len(codes):,} points, one item with a brush per point (for comparison): {summary(single)}")
+    window.close()
+    print(f"\nload average after: {os.getloadavg()[0]:.2f} (other processes share these cores)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
