@@ -228,6 +228,12 @@ def test_in_the_main_window_a_map_click_picks_the_image_and_runs_draw_on_the_map
     assert {KEY_HEATMAP, KEY_MAP_POINT} <= set(view.overlay_keys())
     heat = view.overlay_items(KEY_HEATMAP)[0].image
     assert heat.shape == (GRID_RESOLUTION, GRID_RESOLUTION) and np.isnan(heat).any() and np.isfinite(heat).any()
+    # Another tab hides this tab's drawings; coming back brings them back.
+    main_window.tool_tabs.setCurrentWidget(main_window.drawing_panel)
+    assert not {KEY_HEATMAP, KEY_MAP_POINT} & set(view.overlay_keys())
+    main_window.tool_tabs.setCurrentWidget(panel)
+    assert {KEY_HEATMAP, KEY_MAP_POINT} <= set(view.overlay_keys())
+    np.testing.assert_array_equal(view.overlay_items(KEY_HEATMAP)[0].image, heat)
     panel.set_method(METHOD_ITERATIVE)
     panel.steps_spin.setValue(4)
     run_by_button(qtbot, panel)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from vae_explorer.core.drawing import NOTHING_DRAWN, PreparedDrawing, nearest_in_latent, preprocess_drawing
 from vae_explorer.core.session import ExplorerSession
+from vae_explorer.qt.overlay_keeper import OverlayKeeper
 from vae_explorer.qt.pixel_tiles import PixelTile
 
 KEY_POSTERIOR = "drawing-posterior"
@@ -147,6 +148,7 @@ class DrawingPanel(QWidget):
         self.mu: np.ndarray | None = None
         self.sigma: np.ndarray | None = None
         self.neighbour_indices = np.zeros(0, np.int64)
+        self.overlays = OverlayKeeper(self.overlayCleared)
         self._build()
         if session is not None:
             self.set_session(session)
@@ -251,8 +253,16 @@ class DrawingPanel(QWidget):
             tile.set_image(session.image(int(index)), f"#{index} · {labels[index]}<br>d={distance:.2f}")
         for tile in self.neighbour_tiles[len(self.neighbour_indices):]:
             tile.set_image(None)
-        self.overlayPosterior.emit(KEY_POSTERIOR, self.mu[:2].copy(), self.sigma[:2].copy())
+        self.overlays.show(self.overlayPosterior, KEY_POSTERIOR, self.mu[:2].copy(), self.sigma[:2].copy())
         self.encoded.emit(self.mu.copy(), self.sigma.copy())
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.overlays.panel_shown()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self.overlays.panel_hidden()
 
     def _show_nothing(self, message: str) -> None:
         self.mu = self.sigma = None
@@ -262,4 +272,4 @@ class DrawingPanel(QWidget):
         for tile in self.neighbour_tiles:
             tile.set_image(None)
         self.latent_label.setText(message)
-        self.overlayCleared.emit(KEY_POSTERIOR)
+        self.overlays.clear(KEY_POSTERIOR)
