@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
         self.interpolation_panel = InterpolationPanel()
         self.sampling_panel = SamplingPanel()
         self.add_tool_panel(self.manifold_panel, "Manifold")
-        self.add_tool_panel(self.interpolation_panel, "Interpolation")
+        self.add_tool_panel(self.interpolation_panel, "Interpolate")
         self.add_tool_panel(self.sampling_panel, "Samples")
         dock = QDockWidget("Tools", self)
         dock.setObjectName("toolDock")
@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
         self.tool_tabs.setMinimumWidth(340)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tool_dock = dock
-        self.resizeDocks([self.inspector_dock, self.tool_dock], [250, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.tool_dock], [235, 450], Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         self.z_label = QLabel("")

@@ -10,6 +10,11 @@ QToolTip { color: #e8e8ec; background-color: #2b2d33; border: 1px solid #55575f;
 QDockWidget::title { padding: 5px 8px; background: #2a2c31; font-weight: bold; }
 QLabel#hint { color: #9a9ca5; }
 QTabWidget::pane { border: 1px solid #3a3c43; }
+QTabBar::tab { background: #2c2e34; color: #c4c4cc; border: 1px solid #3a3c43; border-bottom: none;
+               padding: 5px 9px; margin-right: 1px; border-top-left-radius: 3px; border-top-right-radius: 3px; }
+QTabBar::tab:selected { background: #41444d; color: #ffffff; }
+QTabBar::tab:hover:!selected { background: #35373e; }
+QTabBar::tab:disabled { color: #6c6e75; }
 """
 
 

@@ -40,6 +40,7 @@ class ManifoldPanel(QWidget):
         self.tail_spin.setToolTip("Prior probability left out at each end: the grid spans the "
                                   "[tail, 1 - tail] quantiles of N(0, 1)")
         self.canvas = ImageCanvas(200)
+        self.canvas.fit_height_to_width()
         self.canvas.setToolTip("Decoded images on an equal-probability grid: z = Φ⁻¹(p) for evenly spaced p")
         self.range_label = QLabel("")
         self.range_label.setWordWrap(True)
@@ -48,8 +49,9 @@ class ManifoldPanel(QWidget):
         form.addRow("Tail probability", self.tail_spin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.canvas)
         layout.addWidget(self.range_label)
+        layout.addStretch(1)
         self.size_spin.valueChanged.connect(self.refresh)
         self.tail_spin.valueChanged.connect(self.refresh)
 
@@ -182,6 +184,7 @@ class SamplingPanel(QWidget):
         resample.setToolTip("Draw fresh z ~ N(0, I) (advances the seed)")
         resample.clicked.connect(lambda: self.seed_spin.setValue(self.seed_spin.value() + 1))
         self.canvas = ImageCanvas(200)
+        self.canvas.fit_height_to_width()
         self.canvas.setToolTip("Decoded means for z drawn from the prior")
         form = QFormLayout()
         form.addRow("Grid size", self.size_spin)
@@ -189,7 +192,8 @@ class SamplingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(resample)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.canvas)
+        layout.addStretch(1)
         self.size_spin.valueChanged.connect(self.resample)
         self.seed_spin.valueChanged.connect(self.resample)
 
