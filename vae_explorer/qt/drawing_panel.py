@@ -236,7 +236,12 @@ class DrawingPanel(QWidget):
         if self.prepared.empty or self.session is None:
             self._show_nothing(self.prepared.message if self.prepared.empty else "No model loaded.")
             return
-        session = self.session
+        try:
+            self._show_encoding(self.session)
+        except Exception as exc:  # noqa: BLE001 - the canvas stays usable whatever the model does
+            self._show_nothing(f"Could not encode the drawing: {type(exc).__name__}: {exc}")
+
+    def _show_encoding(self, session: ExplorerSession) -> None:
         mu, logvar = session.encode(self.prepared.image[None])
         self.mu, self.sigma = mu[0], np.exp(0.5 * logvar[0])
         reconstruction = session.decode(self.mu[None])[0]

@@ -370,6 +370,9 @@ class ImputationPanel(QWidget):
             self.stop_imputation()
             self.status_label.setText(f"Done. {self._last_status}{self._error_text()}")
             self.runFinished.emit(method)
+        except Exception as exc:  # noqa: BLE001 - a failed run must not take the window with it
+            self.stop_imputation()
+            self.status_label.setText(f"Imputation stopped: {type(exc).__name__}: {exc}")
 
     def _error_text(self) -> str:
         if self.result is None:
