@@ -22,6 +22,7 @@ HEATMAP_GAMMA = 0.5
 # Cells below this fraction of the peak are left transparent, so the map is
 # tinted only where the posterior has mass.
 HEATMAP_FLOOR = 0.02
+HEATMAP_OPACITY = 0.6
 
 
 def heatmap_image(probabilities: np.ndarray) -> np.ndarray:
@@ -44,8 +45,14 @@ def attach(window) -> tuple[ImputationPanel, DrawingPanel]:
             view.show_path(key, np.asarray(z, np.float32).reshape(1, 2), colour=MAP_POINT_COLOUR)
 
     imputation.overlayPath.connect(lambda key, points: view.show_path(key, points, colour=PATH_COLOUR))
-    imputation.overlayHeatmap.connect(
-        lambda key, density, extent: view.show_heatmap(key, heatmap_image(density), extent))
+    def show_heatmap(key: str, density: np.ndarray, extent) -> None:
+        view.show_heatmap(key, heatmap_image(density), extent, opacity=HEATMAP_OPACITY)
+        # Above the data points (only cells with posterior mass are opaque), so dense clusters
+        # do not hide where the posterior is; below the path and markers.
+        for item in view.overlay_items(key):
+            item.setZValue(10)
+
+    imputation.overlayHeatmap.connect(show_heatmap)
     imputation.overlayMarker.connect(show_marker)
     imputation.overlayCleared.connect(view.clear_overlay)
     drawing.overlayPosterior.connect(

@@ -45,6 +45,12 @@ METHOD_TITLES = {
     METHOD_GRID: "Exact posterior on a grid (2-D latent)",
     METHOD_MAP: "Gradient MAP, several starts",
 }
+# What each method draws on the latent map, said under the Impute button.
+MAP_HINTS = {
+    METHOD_ITERATIVE: "On the map: orange path = the latent point of each round, ☆ = the latest.",
+    METHOD_GRID: "On the map: heat map = p(z | kept pixels) (square-root scale), ☆ = its MAP point.",
+    METHOD_MAP: "On the map: orange path = the best start's climb, ☆ = where it is now.",
+}
 # Overlay keys on the latent map.
 KEY_PATH = "imputation-path"
 KEY_HEATMAP = "imputation-posterior"
@@ -191,6 +197,9 @@ class ImputationPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_imputation)
         self.status_label = QLabel("Choose a digit, erase some rows, press Impute.")
         self.status_label.setWordWrap(True)
+        self.map_hint = QLabel("")
+        self.map_hint.setObjectName("hint")
+        self.map_hint.setWordWrap(True)
         grid = QGridLayout(box)
         grid.addWidget(QLabel("Method:"), 0, 0)
         grid.addWidget(self.method_combo, 0, 1, 1, 3)
@@ -200,6 +209,7 @@ class ImputationPanel(QWidget):
         grid.addWidget(self.impute_button, 1, 2)
         grid.addWidget(self.stop_button, 1, 3)
         grid.addWidget(self.status_label, 2, 0, 1, 4)
+        grid.addWidget(self.map_hint, 3, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         return box
 
@@ -467,5 +477,6 @@ class ImputationPanel(QWidget):
         self.steps_label.setVisible(iterative)
         self.map_tile.setVisible(not iterative)  # the iterative method has no MAP point
         grid = self.method == METHOD_GRID
+        self.map_hint.setText(MAP_HINTS[self.method])
         self.samples_label.setText("<b>Posterior samples</b>" if grid else "<b>Samples from q(z|x̂)</b>")
         self._reset_results()
