@@ -32,3 +32,13 @@ def test_heavy_painting_never_frees_none():
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "alive True"
+
+
+def test_singletons_cannot_run_out_of_references_on_affected_versions():
+    import shiboken6
+
+    import vae_explorer.qt  # noqa: F401
+
+    affected = sys.version_info < (3, 12) and tuple(map(int, shiboken6.__version__.split(".")[:2])) >= (6, 12)
+    for singleton in (None, True, False):
+        assert (sys.getrefcount(singleton) > 1 << 40) == affected

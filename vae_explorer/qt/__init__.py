@@ -10,7 +10,7 @@ import sys
 
 
 def _keep_none_alive() -> None:
-    """Stop PySide6 >= 6.12 from freeing None on Python < 3.12.
+    """Stop PySide6 >= 6.12 from freeing None (and True, False) on Python < 3.12.
 
     shiboken 6.12 returns None from every void C++ method without taking a
     reference (harmless from Python 3.12 on, where None is immortal). On 3.11
@@ -31,9 +31,10 @@ def _keep_none_alive() -> None:
         return
     import ctypes
 
-    refcount = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt is the first field of every object
-    if refcount.value < 1 << 40:
-        refcount.value += 1 << 60
+    for singleton in (None, True, False):  # True and False lose references the same way, more slowly
+        refcount = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: first field of every object
+        if refcount.value < 1 << 40:
+            refcount.value += 1 << 60
 
 
 _keep_none_alive()
