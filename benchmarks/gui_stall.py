@@ -79,16 +79,17 @@ class TickRecorder:
 
 
 class BusyScatter:
-    """A latent-map stand-in: many coloured points, panned and repainted every 100 ms."""
+    """A latent-map stand-in: one scatter item per digit, panned and repainted every 100 ms."""
 
     def __init__(self, points: int, rng: np.random.Generator) -> None:
         self.widget = pg.PlotWidget()
         self.widget.resize(900, 700)
-        labels = rng.integers(0, 10, points)
-        self.brushes = [pg.mkBrush(pg.intColor(i, 10)) for i in range(10)]
-        self.item = pg.ScatterPlotItem(size=3, pen=None, antialias=False)
-        self.widget.addItem(self.item)
-        self.labels = labels
+        self.labels = rng.integers(0, 10, points)
+        self.items = []
+        for digit in range(10):
+            item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.intColor(digit, 10), antialias=False)
+            self.widget.addItem(item)
+            self.items.append(item)
         self.set_points(rng.normal(size=(points, 2)))
         self.widget.show()
         self.repaint_ms: list[float] = []
@@ -98,11 +99,11 @@ class BusyScatter:
         self.timer.timeout.connect(self.pan_and_repaint)
 
     def set_points(self, xy: np.ndarray) -> None:
-        count = min(len(xy), len(self.labels))
-        self.item.setData(
-            x=xy[:count, 0], y=xy[:count, 1],
-            brush=[self.brushes[label] for label in self.labels[:count]],
-        )
+        labels = self.labels[: len(xy)]
+        xy = xy[: len(labels)]
+        for digit, item in enumerate(self.items):
+            chosen = xy[labels == digit]
+            item.setData(x=chosen[:, 0], y=chosen[:, 1])
 
     def pan_and_repaint(self) -> None:
         self.step += 1
@@ -111,6 +112,14 @@ class BusyScatter:
         started = time.perf_counter()
         self.widget.viewport().repaint()  # synchronous, like a real pan under the mouse
         self.repaint_ms.append((time.perf_counter() - started) * 1e3)
+
+
+def describe(scenario: tuple, args: argparse.Namespace, default_threads: int) -> str:
+    threads, nice, with_scatter = scenario
+    label = "training" + (f" + {args.scatter_points // 1000}k-pt scatter" if with_scatter else "")
+    thread_label = (str(threads) if threads else f"default={default_threads}") + (
+        ", nice" if nice else ", no nice")
+    return f"{label} | {thread_label}"
 
 
 def summarise(gaps: np.ndarray) -> dict[str, float]:
@@ -197,6 +206,7 @@ def main() -> int:
                         help="also run 1 thread without lowering the training thread's priority")
     parser.add_argument("--scatter-points", type=int, default=10_000)
     parser.add_argument("--idle-seconds", type=float, default=3.0)
+    parser.add_argument("--repeats", type=int, default=2, help="runs per scenario, interleaved")
     args = parser.parse_args()
 
     if "OMP_NUM_THREADS" in os.environ:
@@ -227,31 +237,43 @@ def main() -> int:
     rng = np.random.default_rng(0)
     scatter = None
     worst_lines = []
-    for threads, nice, with_scatter in scenarios:
-        if with_scatter and scatter is None:
-            scatter = BusyScatter(args.scatter_points, rng)
-            wait_for(app, 0.5)
-            scatter.timer.start()
-            idle_scatter = summarise(measure_idle(app, recorder, args.idle_seconds))
-            scatter.timer.stop()
-            rows.append((f"idle + {args.scatter_points // 1000}k-pt scatter", "-", idle_scatter, 0.0, ""))
-            scatter.repaint_ms.clear()
-        label = "training" + (f" + {args.scatter_points // 1000}k-pt scatter" if with_scatter else "")
-        gaps, seconds, outcome, worst = measure_training(
-            app, args, threads, nice, scatter if with_scatter else None, display_set)
-        thread_label = (str(threads) if threads else f"default={default_threads}") + (
-            ", nice" if nice else ", no nice")
-        note = outcome
+    pooled: dict[tuple, list[np.ndarray]] = {}
+    per_run: dict[tuple, list[str]] = {}
+    seconds_taken: dict[tuple, list[float]] = {}
+    # Repeats interleave the scenarios, so a burst of load from elsewhere hits them alike.
+    for repeat in range(args.repeats):
+        for scenario in scenarios:
+            threads, nice, with_scatter = scenario
+            if with_scatter and scatter is None:
+                scatter = BusyScatter(args.scatter_points, rng)
+                wait_for(app, 0.5)
+                scatter.timer.start()
+                idle_scatter = summarise(measure_idle(app, recorder, args.idle_seconds))
+                scatter.timer.stop()
+                rows.append((f"idle + {args.scatter_points // 1000}k-pt scatter", "-", idle_scatter,
+                             0.0, f"scatter repaint median {np.median(scatter.repaint_ms):.1f} ms"))
+                scatter.repaint_ms.clear()
+            gaps, seconds, outcome, worst = measure_training(
+                app, args, threads, nice, scatter if with_scatter else None, display_set)
+            if outcome != "finished":
+                raise SystemExit(f"training did not finish: {outcome}")
+            pooled.setdefault(scenario, []).append(gaps)
+            per_run.setdefault(scenario, []).append(f"{np.percentile(gaps, 99):.0f}/{gaps.max():.0f}")
+            seconds_taken.setdefault(scenario, []).append(seconds)
+            worst_lines.append(f"run {repeat + 1}, {describe(scenario, args, default_threads)}: {worst}")
+    for scenario in scenarios:
+        threads, nice, with_scatter = scenario
+        label, thread_label = describe(scenario, args, default_threads).split(" | ")
+        note = "p99/max per run: " + ", ".join(per_run[scenario])
         if with_scatter and scatter.repaint_ms:
-            repaint = np.asarray(scatter.repaint_ms)
-            note += f"; scatter repaint median {np.median(repaint):.1f} ms, max {repaint.max():.1f} ms"
-            scatter.repaint_ms.clear()
-        rows.append((label, thread_label, summarise(gaps), seconds, note))
-        worst_lines.append(f"{label}, threads {thread_label}: {worst}")
+            note += f"; scatter repaint median {np.median(scatter.repaint_ms):.1f} ms"
+        rows.append((label, thread_label, summarise(np.concatenate(pooled[scenario])),
+                     float(np.mean(seconds_taken[scenario])), note))
     if scatter is not None:
         scatter.widget.close()
 
     print()
+    print(f"pooled over {args.repeats} run(s) per scenario; 'run s' is the mean wall time of one run")
     print(f"{'scenario':<28} {'threads':<20} {'ticks':>7} {'p50':>7} {'p99':>7} {'max':>8} "
           f"{'>30ms %':>8} {'run s':>7}")
     for label, threads, stats, seconds, note in rows:

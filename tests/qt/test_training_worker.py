@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QThread, Qt, Signal
 
 from vae_explorer.core import training as core_training
 from vae_explorer.core.config import ModelConfig, TrainConfig
+from vae_explorer.core.data import DataUnavailableError, load_mnist
 from vae_explorer.core.session import encode_dataset
 from vae_explorer.qt import training_worker
 from vae_explorer.qt.training_worker import (
@@ -21,6 +22,7 @@ from vae_explorer.qt.training_worker import (
     TrainingThread,
     TrainingWorker,
     describe_failure,
+    load_training_split,
     safe_emit,
 )
 
@@ -238,3 +240,36 @@ def test_a_whole_run_leaves_the_refcounts_of_true_and_none_alone(request_factory
     assert len(recorder.events) > 40
     assert abs(sys.getrefcount(True) - before[0]) < 30
     assert abs(sys.getrefcount(None) - before[1]) < 200
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_training_split_is_read_from_raw_idx_files(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
+    write_idx(raw / "train-images-idx3-ubyte", images)
+    write_idx(raw / "train-labels-idx1-ubyte", np.array([7, 0, 3]))
+    split = load_training_split(tmp_path, allow_download=False)
+    assert split.images.shape == (3, 784) and split.split == "train"
+    assert split.labels.tolist() == [7, 0, 3]
+    np.testing.assert_allclose(split.images[1].numpy(), images[1].ravel() / 255.0, rtol=1e-6)
+
+
+def test_damaged_training_files_are_reported_as_unavailable_data(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(b"not an idx file")
+    write_idx(raw / "train-labels-idx1-ubyte", np.array([1]))
+    with pytest.raises(DataUnavailableError, match="damaged"):
+        load_training_split(tmp_path, allow_download=False)
+
+
+@pytest.mark.slow
+def test_reading_the_raw_files_matches_torchvision(mnist_dir):
+    ours = load_training_split(mnist_dir, allow_download=False)
+    theirs = load_mnist(mnist_dir, "train", download=False)
+    assert torch.equal(ours.images, theirs.images) and torch.equal(ours.labels, theirs.labels)

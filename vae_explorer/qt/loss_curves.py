@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core.training import EpochStats
 
 TERMS = ("total", "reconstruction", "kl")
-TITLES = {
-    "total": "Loss (negative ELBO)",
-    "reconstruction": "Reconstruction  −log p(x|z)",
-    "kl": "KL(q(z|x) ‖ p(z))",
-}
+AXIS_LABELS = {"total": "−ELBO", "reconstruction": "reconstruction", "kl": "KL"}
+TOOLTIP = (
+    "Losses per image, in nats (lower is better).\n"
+    "−ELBO = reconstruction + β·KL.\n"
+    "Reconstruction: −log p(x|z), how badly the decoder redraws the image.\n"
+    "KL: KL(q(z|x) ‖ p(z)), how far the encoder's posterior is from the N(0, I) prior.\n"
+    "Markers: averages per epoch (train) and the test split after each epoch;\n"
+    "thin line: the running training loss."
+)
 KINDS = ("train", "test", "running")
 TRAIN_COLOUR = "#1f77b4"
 TEST_COLOUR = "#ff7f0e"
@@ -27,6 +32,7 @@ RUNNING_COLOUR = (31, 119, 180, 90)
 # Running points before this share of the run are left out of the y range: the
 # first batches' loss is several times the final one and would flatten the rest.
 IGNORE_EARLY_SHARE = 0.2
+MINIMUM_HEIGHT = 330  # pixels: three readable plots plus heading and legend
 
 
 class LossCurves(QWidget):
@@ -42,34 +48,42 @@ class LossCurves(QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.graphics.setMinimumHeight(300)
+        self.graphics.setMinimumHeight(MINIMUM_HEIGHT)
+        self.graphics.setToolTip(TOOLTIP)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
 
-        # The legend gets its own row above the plots so it never covers a curve.
+        # Heading and legend get their own rows above the plots so they never cover a curve.
+        self.heading = pg.LabelItem("Losses per image, in nats (lower is better)", color="#222", size="9pt")
+        self.graphics.addItem(self.heading, row=0, col=0)
         self.legend = pg.LegendItem(colCount=3, labelTextColor="#222", labelTextSize="9pt")
-        self.graphics.addItem(self.legend, row=0, col=0)
-        for row, term in enumerate(TERMS, start=1):
+        self.graphics.addItem(self.legend, row=1, col=0)
+        for row, term in enumerate(TERMS, start=2):
             plot = self.graphics.addPlot(row=row, col=0)
-            self._style_plot(plot, term, last=row == len(TERMS))
+            self._style_plot(plot, term, last=row == len(TERMS) + 1)
             self.plots[term] = plot
             self._add_series(plot, term)
-            if row > 1:
+            if term != TERMS[0]:
                 plot.setXLink(self.plots[TERMS[0]])
         for kind, label in (("train", "train (epoch)"), ("test", "test (epoch)"),
                             ("running", "train (running)")):
             self.legend.addItem(self._items["total", kind], label)
         self.clear()
 
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        # Modest, so a scroll area sizes the panel to its dock rather than to the plots' wish.
+        return QSize(400, MINIMUM_HEIGHT)
+
     @staticmethod
     def _style_plot(plot: pg.PlotItem, term: str, last: bool) -> None:
-        plot.setTitle(TITLES[term], color="#222", size="10pt")
-        plot.setLabel("left", "nats / image", color="#444")
+        plot.setLabel("left", AXIS_LABELS[term], color="#222")
         if last:
-            plot.setLabel("bottom", "epoch", color="#444")
+            plot.setLabel("bottom", "epoch", color="#222")
         plot.showGrid(x=True, y=True, alpha=0.25)
+        # Live, auto-ranged plots: no zooming by hand (and the wheel scrolls the panel).
         plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         for axis in ("left", "bottom"):
             plot.getAxis(axis).setTextPen("#333")

@@ -25,13 +25,15 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStyle,
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 START_SHORTCUT = "Ctrl+T"
 PAUSE_SHORTCUT = "Ctrl+P"
 CANCEL_SHORTCUT = "Ctrl+."
-DEVICE_LABELS = {"auto": "auto (best available)", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple MPS"}
+DEVICE_LABELS = {"auto": "auto", "cpu": "CPU", "cuda": "CUDA", "mps": "MPS"}
 ERROR_STYLE = (
     "QLabel { color: #8a1c1c; background: #fdecea; border: 1px solid #f5c2c0;"
     " border-radius: 4px; padding: 6px; }"
@@ -321,7 +323,7 @@ class TrainingPanel(QWidget):
         self._release_thread()
         test = checkpoint.metrics.get("test_loss")
         tail = f"; test loss {test:.1f} nats/image" if test is not None else ""
-        self._set_idle(f"Training finished: {checkpoint.metrics.get('epochs')} epoch(s){tail}.")
+        self._set_idle(f"Training finished after {checkpoint.metrics.get('epochs')} epoch(s){tail}.")
         self.progress_bar.setValue(self.progress_bar.maximum())
         safe_emit(self.trainingFinished, checkpoint)
 
@@ -380,6 +382,15 @@ class TrainingPanel(QWidget):
 
     # -- layout ----------------------------------------------------------------------
 
+    @staticmethod
+    def _add_pair(grid: QGridLayout, row: int, pair: int, text: str, field: QWidget, span: int = 1) -> None:
+        label = QLabel(text)
+        label.setBuddy(field)
+        label.setToolTip(field.toolTip())
+        grid.addWidget(label, row, 2 * pair)
+        grid.addWidget(field, row, 2 * pair + 1, 1, span)
+        grid.setColumnStretch(2 * pair + 1, 1)
+
     def _build(self) -> None:
         self.latent_spin = QSpinBox(minimum=1, maximum=256, value=2)
         self.latent_spin.setToolTip(
@@ -397,14 +408,12 @@ class TrainingPanel(QWidget):
         self.beta_spin.setToolTip("Weight of the KL term: 1 is the ordinary VAE, other values a β-VAE.")
 
         self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=10)
-        self.epochs_spin.setSuffix(" epochs")
         self.epochs_spin.setToolTip("Passes over the training split.")
         self.batch_spin = QSpinBox(minimum=1, maximum=60000, value=128)
-        self.batch_spin.setSuffix(" images")
         self.batch_spin.setToolTip("Images per optimizer step.")
         self.lr_edit = QLineEdit("1e-3")
         self.lr_edit.setToolTip("Adam step size, for example 1e-3 or 0.0005.")
-        self.seed_spin = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.seed_spin = QSpinBox(minimum=0, maximum=999_999, value=0)
         self.seed_spin.setToolTip("Seeds the initial weights, the shuffling and the sampling noise.")
         self.device_combo = QComboBox()
         available = set(available_devices())
@@ -415,7 +424,8 @@ class TrainingPanel(QWidget):
                 self.device_combo.model().item(index).setEnabled(False)
                 self.device_combo.setItemData(index, f"{label} is not available on this machine",
                                               Qt.ItemDataRole.ToolTipRole)
-        self.device_combo.setToolTip("Where to train. auto picks a CUDA or MPS GPU when there is one.")
+        self.device_combo.setToolTip("Where to train: auto picks a CUDA or Apple MPS GPU when there is one, "
+                                     "else the CPU. Devices this machine lacks are greyed out.")
         self.threads_spin = QSpinBox(minimum=0, maximum=max(os.cpu_count() or 1, 1),
                                      value=default_cpu_threads())
         self.threads_spin.setSpecialValueText("torch default")
@@ -424,29 +434,28 @@ class TrainingPanel(QWidget):
             "responsive; 'torch default' uses every core."
         )
 
-        model_form = QFormLayout()
-        model_form.addRow("Latent size", self.latent_spin)
-        model_form.addRow("Hidden layers", self.hidden_edit)
-        model_form.addRow("Likelihood", self.likelihood_combo)
-        model_form.addRow("β (KL weight)", self.beta_spin)
-        run_form = QFormLayout()
-        run_form.addRow("Epochs", self.epochs_spin)
-        run_form.addRow("Batch size", self.batch_spin)
-        run_form.addRow("Learning rate", self.lr_edit)
-        run_form.addRow("Seed", self.seed_spin)
-        run_form.addRow("Device", self.device_combo)
-        run_form.addRow("CPU threads", self.threads_spin)
-        for form in (model_form, run_form):
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Two label/field pairs per row keep the form short, leaving height for the curves.
+        model_grid = QGridLayout()
+        self._add_pair(model_grid, 0, 0, "Latent size", self.latent_spin)
+        self._add_pair(model_grid, 0, 1, "β (KL weight)", self.beta_spin)
+        self._add_pair(model_grid, 1, 0, "Hidden layers", self.hidden_edit, span=3)
+        self._add_pair(model_grid, 2, 0, "Likelihood", self.likelihood_combo, span=3)
+        run_grid = QGridLayout()
+        self._add_pair(run_grid, 0, 0, "Epochs", self.epochs_spin)
+        self._add_pair(run_grid, 0, 1, "Batch size", self.batch_spin)
+        self._add_pair(run_grid, 1, 0, "Learning rate", self.lr_edit)
+        self._add_pair(run_grid, 1, 1, "Seed", self.seed_spin)
+        self._add_pair(run_grid, 2, 0, "Device", self.device_combo)
+        self._add_pair(run_grid, 2, 1, "CPU threads", self.threads_spin)
         model_box = QGroupBox("Model")
-        model_box.setLayout(model_form)
+        model_box.setLayout(model_grid)
         run_box = QGroupBox("Training")
-        run_box.setLayout(run_form)
+        run_box.setLayout(run_grid)
         self.form_box = QWidget()
-        form_row = QVBoxLayout(self.form_box)
-        form_row.setContentsMargins(0, 0, 0, 0)
-        form_row.addWidget(model_box)
-        form_row.addWidget(run_box)
+        form_column = QVBoxLayout(self.form_box)
+        form_column.setContentsMargins(0, 0, 0, 0)
+        form_column.addWidget(model_box)
+        form_column.addWidget(run_box)
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -487,7 +496,16 @@ class TrainingPanel(QWidget):
 
         self.curves = LossCurves()
 
-        layout = QVBoxLayout(self)
+        # Everything scrolls when the dock is short, instead of squashing the plots.
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.addWidget(self.form_box)
         layout.addLayout(buttons)
         layout.addWidget(self.error_label)
