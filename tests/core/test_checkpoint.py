@@ -152,3 +152,10 @@ def test_a_torch_save_file_is_refused_as_a_pickle(tmp_path):
     torch.save(build_model(CONFIG).state_dict(), path)
     with pytest.raises(CheckpointError, match="pickle"):
         load_checkpoint(path)
+
+
+def test_saved_file_gets_ordinary_permissions(saved):
+    _, path = saved
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

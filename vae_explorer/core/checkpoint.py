@@ -69,6 +69,10 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
         save_file(tensors, tmp_name, metadata=metadata)
         with open(tmp_name, "rb") as handle:
             os.fsync(handle.fileno())
+        # mkstemp creates the file private (0600); give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
