@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from vae_explorer.core import latent
@@ -36,9 +36,11 @@ def isolated_point(session, view) -> int:
     gaps = np.array([np.partition(np.linalg.norm(codes - codes[i], axis=1), 1)[1] for i in candidates])
     order = candidates[np.argsort(-gaps)]
     xmin, xmax, ymin, ymax = view.visible_rect()
-    for index in order:  # the most isolated one that is on screen
+    legend = view.legend.sceneBoundingRect().adjusted(-10, -10, 10, 10)
+    for index in order:  # the most isolated one that is on screen and not under the legend
         x, y = codes[index]
-        if xmin < x < xmax and ymin < y < ymax:
+        on_screen = xmin < x < xmax and ymin < y < ymax
+        if on_screen and not legend.contains(view.view_box.mapViewToScene(QPointF(float(x), float(y)))):
             return int(index)
     pytest.fail("no isolated point on screen")
 
