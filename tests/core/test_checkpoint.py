@@ -159,3 +159,11 @@ def test_saved_file_gets_ordinary_permissions(saved):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("padding", range(0, 16))
+def test_headers_of_any_length_load(tmp_path, padding):
+    # A header length whose low byte is 0x80 must not be mistaken for a pickle.
+    model = build_model(CONFIG, seed=1)
+    path = save_checkpoint(Checkpoint(model, metrics={"pad": "x" * (padding * 17)}), tmp_path / "m.safetensors")
+    assert load_checkpoint(path).metrics["pad"] == "x" * (padding * 17)

@@ -82,8 +82,9 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
 
 
 def _looks_pickled(head: bytes, path: Path) -> bool:
-    # Protocol-2+ pickles start with 0x80; torch.save writes a zip of pickles.
-    if head[:1] == b"\x80":
+    # Protocol-2+ pickles start with 0x80 and the protocol number; torch.save
+    # writes a zip of pickles. (A safetensors header was ruled out before this.)
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return True
     if head[:4] == b"PK\x03\x04":
         try:
@@ -98,15 +99,18 @@ def _read_header(path: Path) -> dict[str, str]:
     """Validate the safetensors framing ourselves, so each failure gets its own message."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
-        head = handle.read(8)
-        if _looks_pickled(head, path):
+        head = handle.read(9)
+        # safetensors: an 8-byte little-endian header length, then the JSON header.
+        framed = len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < size
+        if not framed and _looks_pickled(head, path):
             raise CheckpointError(
                 f"{path.name} is a pickle (for example a torch.save file). vae-explorer does not "
                 "load pickles, because opening one can run any code it carries."
             )
         if len(head) < 8:
             raise CheckpointError(f"{path.name} is not a vae-explorer checkpoint (too short)")
-        header_len = int.from_bytes(head, "little")
+        header_len = int.from_bytes(head[:8], "little")
+        handle.seek(8)
         if header_len <= 0 or header_len > min(size - 8, 100_000_000):
             raise CheckpointError(f"{path.name} is not a vae-explorer checkpoint")
         try:
