@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core.training import EpochStats
@@ -33,6 +33,9 @@ RUNNING_COLOUR = (31, 119, 180, 90)
 # first batches' loss is several times the final one and would flatten the rest.
 IGNORE_EARLY_SHARE = 0.2
 MINIMUM_HEIGHT = 330  # pixels: three readable plots plus heading and legend
+# Running points arrive up to 20 times a second; redrawing three plots that often
+# costs the GUI thread more than the eye gains, so they are redrawn at most this often.
+RUNNING_REDRAW_MS = 250
 
 
 class LossCurves(QWidget):
@@ -41,6 +44,10 @@ class LossCurves(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._epochs = 1
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(RUNNING_REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._refresh)
         self._x: dict[tuple[str, str], list[float]] = {}
         self._y: dict[tuple[str, str], list[float]] = {}
         self._items: dict[tuple[str, str], pg.PlotDataItem] = {}
@@ -110,6 +117,7 @@ class LossCurves(QWidget):
     def clear(self, epochs: int = 1) -> None:
         """Forget all points; the x axis spans the run's epochs."""
         self._epochs = max(int(epochs), 1)
+        self._redraw_timer.stop()
         for term in TERMS:
             for kind in KINDS:
                 self._x[term, kind] = []
@@ -119,10 +127,11 @@ class LossCurves(QWidget):
             self.plots[term].enableAutoRange(axis="y", enable=False)
 
     def add_running(self, position: float, total: float, reconstruction: float, kl: float) -> None:
-        """A running training loss at `position` epochs (fractional)."""
+        """A running training loss at `position` epochs (fractional); drawn within 250 ms."""
         for term, value in zip(TERMS, (total, reconstruction, kl)):
             self._append(term, "running", position, value)
-        self._refresh()
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def add_epoch(self, stats: EpochStats) -> None:
         train = stats.train
@@ -136,6 +145,8 @@ class LossCurves(QWidget):
 
     def series(self, term: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
         """The plotted x and y of one curve, as the plot item holds them."""
+        if self._redraw_timer.isActive():  # draw what is pending first
+            self._refresh()
         x, y = self._items[term, kind].getData()
         if x is None:
             return np.empty(0), np.empty(0)
@@ -149,6 +160,7 @@ class LossCurves(QWidget):
             self._y[term, kind].append(float(y))
 
     def _refresh(self) -> None:
+        self._redraw_timer.stop()
         for term in TERMS:
             for kind in KINDS:
                 self._items[term, kind].setData(self._x[term, kind], self._y[term, kind])

@@ -53,7 +53,6 @@ from vae_explorer.qt.training_worker import (
     TrainingSnapshot,
     TrainingThread,
     TrainingWorker,
-    safe_emit,
 )
 
 log = logging.getLogger(__name__)
@@ -231,7 +230,7 @@ class TrainingPanel(QWidget):
         self.curves.clear(train_config.epochs)
         self._set_running(train_config.epochs)
         self._thread.start_training()
-        safe_emit(self.trainingStarted)
+        self.trainingStarted.emit()
         return True
 
     def toggle_pause(self) -> None:
@@ -273,7 +272,7 @@ class TrainingPanel(QWidget):
             thread.finished.connect(lambda: _STRAGGLERS.remove(thread))
         self._release_thread(join=False)
         self._set_idle("Training cancelled.")
-        safe_emit(self.trainingCancelled)
+        self.trainingCancelled.emit()
         return not thread.isRunning()
 
     # -- worker signals ----------------------------------------------------------
@@ -301,7 +300,7 @@ class TrainingPanel(QWidget):
         self.curves.add_running(
             progress.position, progress.loss, progress.reconstruction, progress.kl
         )
-        safe_emit(self.trainingProgress, progress)
+        self.trainingProgress.emit(progress)
 
     @Slot(object)
     def _on_epoch_snapshot(self, snapshot: TrainingSnapshot) -> None:
@@ -314,7 +313,7 @@ class TrainingPanel(QWidget):
             f"Epoch {stats.epoch}: train {stats.train.total:.1f}{test} nats/image "
             f"({format_duration(stats.epoch_seconds)})"
         )
-        safe_emit(self.epochSnapshot, snapshot)
+        self.epochSnapshot.emit(snapshot)
 
     @Slot(object)
     def _on_finished(self, checkpoint) -> None:
@@ -325,7 +324,7 @@ class TrainingPanel(QWidget):
         tail = f"; test loss {test:.1f} nats/image" if test is not None else ""
         self._set_idle(f"Training finished after {checkpoint.metrics.get('epochs')} epoch(s){tail}.")
         self.progress_bar.setValue(self.progress_bar.maximum())
-        safe_emit(self.trainingFinished, checkpoint)
+        self.trainingFinished.emit(checkpoint)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -334,7 +333,7 @@ class TrainingPanel(QWidget):
         self._release_thread()
         self._set_idle("Training failed.")
         self._show_error(message)
-        safe_emit(self.trainingFailed, message)
+        self.trainingFailed.emit(message)
 
     @Slot()
     def _on_cancelled(self) -> None:
@@ -342,13 +341,12 @@ class TrainingPanel(QWidget):
             return
         self._release_thread()
         self._set_idle("Training cancelled.")
-        safe_emit(self.trainingCancelled)
+        self.trainingCancelled.emit()
 
     # -- helpers -------------------------------------------------------------------
 
     def _from_current_worker(self) -> bool:
         # A queued signal from a worker that shutdown() already let go is stale.
-        # (Not self.sender(): PySide 6.12.0 drops a reference to None on every call.)
         return self._worker is not None
 
     def _release_thread(self, join: bool = True) -> None:

@@ -9,7 +9,6 @@ still changing. TrainingThread runs one worker in its own QThread.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import sys
@@ -50,39 +49,6 @@ from vae_explorer.core.training import (
 
 log = logging.getLogger(__name__)
 
-
-def _emit_drops_a_reference_to_true() -> bool:
-    """PySide6 6.12.0's SignalInstance.emit() returns True without owning a reference.
-
-    Every emit() then takes one reference from the True singleton; after a few
-    thousand emits (a long training run) Python aborts with "bool_dealloc:
-    deallocating True or False". Probe once for the defect instead of trusting a
-    version number.
-    """
-
-    class Probe(QObject):
-        ping = Signal()
-
-    probe = Probe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.ping.emit()
-    lost = before - sys.getrefcount(True)
-    for _ in range(max(lost, 0)):
-        _incref(True)  # give back what the probe itself took
-    return lost >= 8
-
-
-_incref = ctypes.pythonapi.Py_IncRef
-_incref.argtypes = [ctypes.py_object]
-_EMIT_LEAKS_TRUE = _emit_drops_a_reference_to_true()
-
-
-def safe_emit(signal: SignalInstance, *args: object) -> None:
-    """signal.emit(*args), giving back the reference to True that PySide 6.12.0 takes."""
-    result = signal.emit(*args)
-    if _EMIT_LEAKS_TRUE and result is True:
-        _incref(True)
 
 # At most this many progress signals per second: enough for a smooth bar and
 # curve, few enough that the GUI event loop is never flooded.
@@ -265,7 +231,7 @@ class TrainingWorker(QObject):
 
     def _send(self, signal: SignalInstance, *args: object) -> None:
         if not self.abandoned:
-            safe_emit(signal, *args)
+            signal.emit(*args)
 
     def run(self) -> None:
         threads_before = torch.get_num_threads()
