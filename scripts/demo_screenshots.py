@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     panel.choose_image(args.image)
     QTest.mouseClick(panel.preset_buttons["Middle rows 10-17"], Qt.MouseButton.LeftButton)
     panel.set_method(METHOD_GRID)
-    panel.timer.stop()
+    QTest.mouseClick(panel.impute_button, Qt.MouseButton.LeftButton)
+    panel.run_to_end()
+    QTest.mouseClick(panel.zoom_button, Qt.MouseButton.LeftButton)  # the posterior is small at full view
     QTest.mouseClick(panel.impute_button, Qt.MouseButton.LeftButton)
     panel.timer.stop()  # step by hand so the picture is taken at a known point of the run
     while panel._steps is not None and not panel.status_label.text().startswith("Grid posterior: observed rows 0–9"):

@@ -133,3 +133,17 @@ def test_in_the_main_window_the_drawing_gets_posterior_ellipses_on_the_map(qtbot
     np.testing.assert_allclose([(xs.max() - xs.min()) / 2, (ys.max() - ys.min()) / 2], drawing.sigma, rtol=1e-2)
     qtbot.mouseClick(drawing.clear_button, LEFT)
     assert KEY_POSTERIOR not in main_window.latent_view.overlay_keys()
+
+
+def test_the_map_pans_to_a_drawing_that_lands_out_of_view(qtbot, main_window):
+    _, drawing = attach(main_window)
+    main_window.tool_tabs.setCurrentWidget(drawing)
+    view = main_window.latent_view
+    view.view_box.setRange(xRange=(5.0, 6.0), yRange=(5.0, 6.0), padding=0)  # far from any digit
+    width_before = view.visible_rect()[1] - view.visible_rect()[0]
+    for points in SEVEN:
+        stroke(qtbot, drawing.canvas, points)
+    xmin, xmax, ymin, ymax = view.visible_rect()
+    low, high = drawing.mu - 2 * drawing.sigma, drawing.mu + 2 * drawing.sigma
+    assert xmin <= low[0] and high[0] <= xmax and ymin <= low[1] and high[1] <= ymax
+    assert xmax - xmin == pytest.approx(width_before, rel=1e-3)  # panned, not zoomed

@@ -228,6 +228,13 @@ def test_in_the_main_window_a_map_click_picks_the_image_and_runs_draw_on_the_map
     assert {KEY_HEATMAP, KEY_MAP_POINT} <= set(view.overlay_keys())
     heat = view.overlay_items(KEY_HEATMAP)[0].image
     assert heat.shape == (GRID_RESOLUTION, GRID_RESOLUTION) and np.isnan(heat).any() and np.isfinite(heat).any()
+    # Zoom map: fits the view around the likely cells, the MAP point included.
+    marker = view.overlay_items(KEY_MAP_POINT)[0].data
+    map_z = (marker["x"][0], marker["y"][0])
+    qtbot.mouseClick(panel.zoom_button, LEFT)
+    xmin, xmax, ymin, ymax = view.visible_rect()
+    assert xmin < map_z[0] < xmax and ymin < map_z[1] < ymax
+    assert xmax - xmin < 4.0 and ymax - ymin < 4.0
     # Another tab hides this tab's drawings; coming back brings them back.
     main_window.tool_tabs.setCurrentWidget(main_window.drawing_panel)
     assert not {KEY_HEATMAP, KEY_MAP_POINT} & set(view.overlay_keys())

@@ -48,7 +48,7 @@ METHOD_TITLES = {
 # What each method draws on the latent map, said under the Impute button.
 MAP_HINTS = {
     METHOD_ITERATIVE: "On the map: orange path = the latent point of each round, ☆ = the latest.",
-    METHOD_GRID: "On the map: heat map = p(z | kept pixels) (square-root scale), ☆ = its MAP point.",
+    METHOD_GRID: "On the map: heat map = log p(z | kept pixels), cells within 1/1000 of the peak; ☆ = MAP point.",
     METHOD_MAP: "On the map: orange path = the best start's climb, ☆ = where it is now.",
 }
 # Overlay keys on the latent map.
@@ -71,6 +71,7 @@ class ImputationPanel(QWidget):
     overlayMarker = Signal(str, object)  # key, z (2,)
     overlayCleared = Signal(str)  # key
     runFinished = Signal(str)  # method
+    zoomRequested = Signal(object)  # (xmin, xmax, ymin, ymax) on the latent map
 
     def __init__(self, session: ExplorerSession | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -82,6 +83,7 @@ class ImputationPanel(QWidget):
         self._steps: Iterator | None = None
         self._path: list[np.ndarray] = []
         self._last_status = ""
+        self._focus: np.ndarray | None = None  # (M, 2) latent points worth zooming the map onto
         self._grids: dict[int, imp.LatentGrid] = {}
         self._rng = np.random.default_rng()
         self.overlays = OverlayKeeper(self.overlayCleared)
@@ -195,6 +197,10 @@ class ImputationPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_imputation)
+        self.zoom_button = QPushButton("Zoom map")
+        self.zoom_button.setEnabled(False)
+        self.zoom_button.setToolTip("Fit the latent map around the posterior or the path of this run")
+        self.zoom_button.clicked.connect(self.zoom_map)
         self.status_label = QLabel("Choose a digit, erase some rows, press Impute.")
         self.status_label.setWordWrap(True)
         self.map_hint = QLabel("")
@@ -203,13 +209,19 @@ class ImputationPanel(QWidget):
         grid = QGridLayout(box)
         grid.addWidget(QLabel("Method:"), 0, 0)
         grid.addWidget(self.method_combo, 0, 1, 1, 3)
+        # Long method titles must not widen the dock.
+        self.method_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.method_combo.setMinimumContentsLength(12)
         self.steps_label = QLabel("Rounds:")
         grid.addWidget(self.steps_label, 1, 0)
         grid.addWidget(self.steps_spin, 1, 1)
-        grid.addWidget(self.impute_button, 1, 2)
-        grid.addWidget(self.stop_button, 1, 3)
-        grid.addWidget(self.status_label, 2, 0, 1, 4)
-        grid.addWidget(self.map_hint, 3, 0, 1, 4)
+        buttons = QHBoxLayout()
+        for button in (self.impute_button, self.stop_button, self.zoom_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        grid.addLayout(buttons, 2, 0, 1, 4)
+        grid.addWidget(self.status_label, 3, 0, 1, 4)
+        grid.addWidget(self.map_hint, 4, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         return box
 
@@ -326,6 +338,15 @@ class ImputationPanel(QWidget):
         self.impute_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
+    def zoom_map(self) -> None:
+        """Ask the map to show the region this run is about (at least 1.5 units across)."""
+        if self._focus is None or not len(self._focus):
+            return
+        low, high = self._focus.min(axis=0), self._focus.max(axis=0)
+        centre, half = (low + high) / 2, np.maximum((high - low) / 2 * 1.3, 0.75)
+        self.zoomRequested.emit((float(centre[0] - half[0]), float(centre[0] + half[0]),
+                                 float(centre[1] - half[1]), float(centre[1] + half[1])))
+
     def run_to_end(self) -> None:
         """Finish the current run at once (for scripts and tests)."""
         while self._steps is not None:
@@ -404,11 +425,17 @@ class ImputationPanel(QWidget):
 
     def _show_latent_step(self, z: np.ndarray) -> None:
         self._path.append(np.asarray(z, np.float32).reshape(-1)[:2])
-        self.overlays.show(self.overlayPath, KEY_PATH, np.stack(self._path))
+        self._focus = np.stack(self._path)
+        self.zoom_button.setEnabled(True)
+        self.overlays.show(self.overlayPath, KEY_PATH, self._focus)
         self.overlays.show(self.overlayMarker, KEY_MAP_POINT, self._path[-1])
 
     def _show_grid_step(self, posterior: imp.GridPosterior, generator: torch.Generator) -> None:
         self.overlays.show(self.overlayHeatmap, KEY_HEATMAP, posterior.probabilities, posterior.grid.bounds)
+        # Zoom onto the cells within a factor of 1,000 of the peak.
+        likely = posterior.probabilities.reshape(-1) >= 1e-3 * posterior.probabilities.max()
+        self._focus = posterior.grid.z.numpy()[likely]
+        self.zoom_button.setEnabled(True)
         self.overlays.show(self.overlayMarker, KEY_MAP_POINT, posterior.map_z)
         rows = posterior.rows_seen
         stage = "prior only" if rows == 0 else f"observed rows 0–{rows - 1} taken in"
@@ -446,6 +473,8 @@ class ImputationPanel(QWidget):
 
     def _reset_results(self) -> None:
         self.result = None
+        self._focus = None
+        self.zoom_button.setEnabled(False)
         mask = self.mask
         self.original_tile.set_image(self.original, f"#{self.index}")
         self.masked_tile.set_image(imp.apply_mask(self.original, mask), f"{int(mask.sum())} px erased")
