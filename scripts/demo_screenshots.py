@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     drawing = window.drawing_panel
     window.tool_tabs.setCurrentWidget(drawing)
+    window.latent_view.auto_range()  # back from the imputation close-up to the whole map
     for points in SEVEN:
         stroke(drawing.canvas, points)
     settle(app)
