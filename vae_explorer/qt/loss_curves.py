@@ -8,6 +8,8 @@ before the first epoch ends.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, QTimer
@@ -36,6 +38,8 @@ MINIMUM_HEIGHT = 330  # pixels: three readable plots plus heading and legend
 # Running points arrive up to 20 times a second; redrawing three plots that often
 # costs the GUI thread more than the eye gains, so they are redrawn at most this often.
 RUNNING_REDRAW_MS = 250
+MAX_EPOCH_LINES = 20
+EPOCH_LINE_COLOUR = "#e4e4e4"
 
 
 class LossCurves(QWidget):
@@ -44,6 +48,7 @@ class LossCurves(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._epochs = 1
+        self._epoch_lines: dict[str, list[pg.InfiniteLine]] = {}
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(RUNNING_REDRAW_MS)
@@ -87,7 +92,6 @@ class LossCurves(QWidget):
         plot.setLabel("left", AXIS_LABELS[term], color="#222")
         if last:
             plot.setLabel("bottom", "epoch", color="#222")
-        plot.showGrid(x=True, y=True, alpha=0.25)
         # Live, auto-ranged plots: no zooming by hand (and the wheel scrolls the panel).
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
@@ -118,6 +122,7 @@ class LossCurves(QWidget):
         """Forget all points; the x axis spans the run's epochs."""
         self._epochs = max(int(epochs), 1)
         self._redraw_timer.stop()
+        self._draw_epoch_lines()
         for term in TERMS:
             for kind in KINDS:
                 self._x[term, kind] = []
@@ -125,6 +130,21 @@ class LossCurves(QWidget):
                 self._items[term, kind].setData([], [])
             self.plots[term].setXRange(0, self._epochs, padding=0.02)
             self.plots[term].enableAutoRange(axis="y", enable=False)
+
+    def _draw_epoch_lines(self) -> None:
+        # Light vertical lines at epoch boundaries instead of pyqtgraph's grid, which
+        # takes two thirds of each repaint (measured: 9 ms against 3.5 ms).
+        step = max(1, math.ceil(self._epochs / MAX_EPOCH_LINES))
+        for term in TERMS:
+            plot = self.plots[term]
+            for line in self._epoch_lines.get(term, []):
+                plot.removeItem(line)
+            self._epoch_lines[term] = []
+            for epoch in range(step, self._epochs + 1, step):
+                line = pg.InfiniteLine(pos=epoch, angle=90, pen=pg.mkPen(EPOCH_LINE_COLOUR), movable=False)
+                line.setZValue(-10)
+                plot.addItem(line, ignoreBounds=True)
+                self._epoch_lines[term].append(line)
 
     def add_running(self, position: float, total: float, reconstruction: float, kl: float) -> None:
         """A running training loss at `position` epochs (fractional); drawn within 250 ms."""
