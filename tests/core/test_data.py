@@ -110,3 +110,21 @@ def test_bundled_split_equals_the_one_in_the_data_folder(bundled_test_set, mnist
     from_folder = load_mnist(mnist_dir, "test", download=False)
     assert torch.equal(from_folder.images, bundled_test_set.images)
     assert torch.equal(from_folder.labels, bundled_test_set.labels)
+
+
+def test_damaged_files_give_a_clear_message(tmp_path):
+    make_tiny_mnist(tmp_path)
+    images = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:100])
+    with pytest.raises(DataUnavailableError, match="damaged"):
+        load_mnist(tmp_path, "train", download=False)
+
+
+def test_gzipped_files_are_read_too(tmp_path):
+    splits = make_tiny_mnist(tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    for name in data.RAW_FILES["test"]:
+        (raw / f"{name}.gz").write_bytes(gzip.compress((raw / name).read_bytes()))
+        (raw / name).unlink()
+    test = load_mnist(tmp_path, "test", download=False)
+    np.testing.assert_array_equal(test.labels.numpy(), splits["test"][1])

@@ -125,33 +125,54 @@ def expected_layout(root: Path) -> str:
     return "\n".join(f"  {root / 'MNIST' / 'raw' / name}" for name in names)
 
 
-def _raw_files_present(root: Path, split: str) -> bool:
+def _find_raw_files(root: Path, split: str) -> list[Path] | None:
+    """The split's image and label files, plain or gzipped, or None if either is missing."""
     raw = root / "MNIST" / "raw"
-    return all((raw / name).exists() or (raw / f"{name}.gz").exists() for name in RAW_FILES[split])
+    found = []
+    for name in RAW_FILES[split]:
+        path = next((p for p in (raw / name, raw / f"{name}.gz") if p.exists()), None)
+        if path is None:
+            return None
+        found.append(path)
+    return found
 
 
 def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = True) -> ImageSet:
     """Load an MNIST split from a torchvision-layout folder, downloading if allowed.
 
+    Files already on disk are read directly: importing torchvision costs about
+    a second and holds the interpreter lock, which would freeze the GUI when
+    the app loads data in a worker thread. torchvision does the downloading.
     Raises DataUnavailableError, whose message names the files to provide,
-    when the files are missing and cannot be fetched.
+    when the files are missing or damaged and cannot be fetched.
     """
     if split not in RAW_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root)
-    present = _raw_files_present(root, split)
-    if not present and not download:
-        raise DataUnavailableError(_missing_message(root, "downloading is switched off"))
+    found = _find_raw_files(root, split)
+    if found is None:
+        if not download:
+            raise DataUnavailableError(_missing_message(root, "downloading is switched off"))
+        _download(root, split)
+        found = _find_raw_files(root, split)
+        if found is None:
+            raise DataUnavailableError(_missing_message(root, "the download left no files"))
+    try:
+        return image_set_from_arrays(read_idx(found[0]), read_idx(found[1]), "mnist", split)
+    except IdxFormatError as exc:
+        raise DataUnavailableError(f"the MNIST {split} files in {found[0].parent} are damaged: {exc}") from exc
+
+
+def _download(root: Path, split: str) -> None:
     from torchvision.datasets import MNIST
 
     try:
         # torchvision prints each mirror it tries; keep our own message instead.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            dataset = MNIST(str(root), train=(split == "train"), download=not present)
+            MNIST(str(root), train=(split == "train"), download=True)
     except Exception as exc:  # noqa: BLE001 - any failure here means "no data"
         reason = f"the download failed ({type(exc).__name__}: {exc})".splitlines()[0]
         raise DataUnavailableError(_missing_message(root, reason)) from exc
-    return image_set_from_arrays(dataset.data, dataset.targets, "mnist", split)
 
 
 def _missing_message(root: Path, reason: str) -> str:
