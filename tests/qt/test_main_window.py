@@ -177,6 +177,7 @@ def test_epoch_snapshot_previews_then_finished_model_becomes_the_explored_one(ma
     assert "unsaved" in main_window.windowTitle()
     main_window.close()  # the user answers Cancel: the window stays open
     assert boxes.calls[-1][0] == "question" and main_window.isVisible()
+    main_window.unsaved = False  # pytest-qt closes the window before fixtures end: no save prompt then
 
 
 def test_window_with_training_tab_closes_without_threads(qtbot, shipped_session, settings):

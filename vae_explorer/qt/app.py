@@ -107,7 +107,11 @@ def build_main_window(checkpoint: str | None = None, data_dir: str | None = None
 def attach_training(window) -> None:
     from vae_explorer.qt.training_panel import TrainingPanel
 
-    window.attach_training_panel(TrainingPanel(window.data_dir))
+    panel = TrainingPanel(window.data_dir)
+    index = panel.device_combo.findData(window.device)  # --device preselects where training runs
+    if index >= 0:
+        panel.device_combo.setCurrentIndex(index)
+    window.attach_training_panel(panel)
 
 
 def attach_demo_panels(window) -> None:
