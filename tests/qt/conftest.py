@@ -60,6 +60,41 @@ def no_thread_left_behind(request):
         pytest.fail(f"{request.node.name} left threads running: {', '.join(leaks)}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def no_blocking_dialogs(monkeypatch):
+    """Answer every modal box and file dialog at once, so no test (or teardown) can hang.
+
+    Questions get the harmless answer (Discard, else No, else Cancel); file dialogs are
+    cancelled. Tests that need a particular answer monkeypatch the dialog themselves,
+    which overrides this. The list of calls is returned for tests that want to check it.
+    """
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    calls: list[tuple[str, str]] = []
+    buttons = QMessageBox.StandardButton
+
+    def question(parent, title, text, choices=buttons.Yes | buttons.No, default=buttons.NoButton):
+        calls.append(("question", text))
+        for harmless in (buttons.Discard, buttons.No, buttons.Cancel):
+            if choices & harmless:
+                return harmless
+        return buttons.NoButton
+
+    def notice(kind):
+        def show(parent, title, text, *args, **kwargs):
+            calls.append((kind, text))
+            return buttons.Ok
+        return show
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    for kind in ("warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(notice(kind)))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: ""))
+    return calls
+
+
 @pytest.fixture
 def settings(tmp_path) -> QSettings:
     """An ini file in tmp_path, so tests never touch the user's recent-files list."""
