@@ -4,7 +4,8 @@
 
 Writes main-window.png (hover, pinned point, a picked digit with its
 posterior ellipses, an interpolation path), manifold-overlay.png,
-samples.png and training-tab.png.
+samples.png and training-tab.png; with --data-dir, also
+train-and-test-70k.png (all 70,000 MNIST images on the map).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/screenshots", help="folder for the PNGs")
     parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--data-dir", default=None,
+                        help="MNIST folder: also save the map of all 70,000 training and test images")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_dark_theme(app)
     settings_dir = tempfile.mkdtemp(prefix="vae-explorer-shots-")
     settings = QSettings(str(Path(settings_dir) / "settings.ini"), QSettings.Format.IniFormat)
-    window, _warnings = build_main_window(args.checkpoint, None, "cpu", settings=settings)
+    window, _warnings = build_main_window(args.checkpoint, args.data_dir, "cpu", settings=settings)
     window.resize(1400, 900)
     window.show()
     settle(app)
@@ -100,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         window.tool_tabs.setCurrentWidget(window.training_panel)
         settle(app)
         window.grab().save(str(out / "training-tab.png"))
+
+    if window.data_dir and window.show_split("train+test"):
+        window.tool_tabs.setCurrentWidget(window.manifold_panel)
+        zeros = np.flatnonzero(window.session.labels == 0)
+        click_at(window, *window.session.latent_mu[zeros[0]])
+        settle(app)
+        window.grab().save(str(out / "train-and-test-70k.png"))
 
     window.close()
     settle(app, 2)

@@ -150,7 +150,7 @@ def test_training_split_with_real_mnist(qtbot, shipped_session, settings, mnist_
     qtbot.addWidget(window)
     assert window.show_split("train+test")
     assert len(window.latent_view.codes) == 70_000 == len(window.session.data)
-    assert window.session.data.split == "train+test"
+    assert window.session.data.split == "train+test" and window.split_combo.currentData() == "train+test"
     np.testing.assert_array_equal(window.session.labels[-10_000:], shipped_session.labels)
 
 

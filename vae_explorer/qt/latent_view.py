@@ -230,7 +230,8 @@ class LatentView(QWidget):
             curve = pg.PlotCurveItem(outline[:, 0], outline[:, 1], pen=pg.mkPen(*colour, width=2, style=style))
             curve.sigma_k = k  # lets tests and exporters tell the two apart
             items.append(curve)
-        centre = pg.ScatterPlotItem([mu[0]], [mu[1]], symbol="+", size=14, pen=pg.mkPen(*colour, width=2),
+        # A small centre mark: a well-trained posterior is only a few pixels wide at full view.
+        centre = pg.ScatterPlotItem([mu[0]], [mu[1]], symbol="+", size=7, pen=pg.mkPen(*colour, width=1.5),
                                     brush=None)
         items.append(centre)
         self._set_overlay(key, items, z_value=30)

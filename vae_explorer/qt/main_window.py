@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         bar.addStretch(1)
         self.map_title = QLabel()
         self.map_title.setMinimumWidth(50)
+        self.map_title.setToolTip("Each point is the posterior mean of one image, coloured by its digit")
         bar.addWidget(self.map_title)
         centre = QWidget()
         layout = QVBoxLayout(centre)
@@ -298,7 +299,7 @@ class MainWindow(QMainWindow):
             panel.canvas.set_placeholder("Loading the model…")
         for action in self._needs_session:
             action.setEnabled(False)
-        self.map_title.setText(f"{len(quick.labels):,} posterior means · test split")
+        self.map_title.setText(f"{len(quick.labels):,} points · test")
         self.statusBar().showMessage("Loading the model…")
 
     def _show_session(self, session: ExplorerSession, autorange: bool = False) -> None:
@@ -327,7 +328,7 @@ class MainWindow(QMainWindow):
             self._clear_data_point()
         dims = session.latent_dim
         self.map_title.setText(
-            f"{len(session.data):,} posterior means · {session.data.split} split"
+            f"{len(session.data):,} points · {session.data.split}"
             + ("" if dims == 2 else f" · first 2 of {dims} latent dims (others held at 0)"))
 
     def _update_title(self) -> None:
@@ -434,6 +435,7 @@ class MainWindow(QMainWindow):
             return False
         self.picked_index = None
         self._install_session(session)
+        self.split_combo.setCurrentIndex(max(0, self.split_combo.findData(split)))
         self.latent_view.auto_range()
         return True
 
