@@ -43,7 +43,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # --------------------------------------------------------------------------- #
 
 
-def run_reference(data_dir: str, epochs: int, seed: int, limit: int | None) -> dict:
+def run_reference(
+    data_dir: str, epochs: int, seed: int, limit: int | None, threads: int = 0
+) -> dict:
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -71,6 +73,8 @@ def run_reference(data_dir: str, epochs: int, seed: int, limit: int | None) -> d
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         return bce + kl
 
+    if threads:  # not the classic default; only for an equal-threads comparison
+        torch.set_num_threads(threads)
     torch.manual_seed(seed)
     to_tensor = transforms.ToTensor()
     train_data = datasets.MNIST(data_dir, train=True, download=False, transform=to_tensor)
@@ -161,8 +165,9 @@ def _one_run(kind: str, args: argparse.Namespace) -> dict:
     ]
     if args.limit:
         command += ["--limit", str(args.limit)]
-    if kind == "ours" and args.threads:
-        command += ["--threads", str(args.threads)]
+    threads = args.threads if kind == "ours" else args.reference_threads
+    if threads:
+        command += ["--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"the {kind} run failed:\n{done.stderr.strip()}")
@@ -185,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=0,
         help="TrainConfig.num_threads for ours (default 0: the Trainer's own choice)",
     )
+    parser.add_argument(
+        "--reference-threads", type=int, default=0,
+        help="torch threads for the reference (default 0: torch's default, as a user has it)",
+    )
     parser.add_argument("--single", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.data_dir = args.data_dir or os.environ.get("VAE_EXPLORER_DATA") or str(
@@ -194,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         args.epochs, args.repeats, args.limit = 1, 1, args.limit or 5000
 
     if args.single:  # child process: one run, result as a JSON line
-        extra = {"threads": args.threads} if args.single == "ours" else {}
-        run = RUNNERS[args.single](args.data_dir, args.epochs, args.seed, args.limit, **extra)
+        run = RUNNERS[args.single](args.data_dir, args.epochs, args.seed, args.limit, args.threads)
         print(json.dumps(run))
         return 0
 
@@ -211,6 +219,10 @@ def _compare(args: argparse.Namespace) -> int:
         f"train_speed: {args.epochs} epoch(s) x {args.repeats} run(s) each, alternating; "
         f"{os.cpu_count()} CPU(s); data {args.data_dir}"
         + (f"; first {args.limit} images only" if args.limit else "")
+    )
+    print(
+        f"threads: reference {args.reference_threads or 'torch default'}, "
+        f"ours {args.threads or 'Trainer default'}"
     )
     results: dict[str, list[dict]] = {"reference": [], "ours": []}
     for repeat in range(args.repeats):

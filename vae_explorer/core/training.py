@@ -8,6 +8,7 @@ TrainingControl, so cancel and pause take effect within one batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from vae_explorer.core.config import TrainConfig
+from vae_explorer.core.cpu_linear import onednn_linear
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.devices import resolve_device
 from vae_explorer.core.losses import LossTerms, negative_elbo
@@ -27,8 +29,8 @@ from vae_explorer.core.model import VAE
 # (a 128x784x400 matmul is under a millisecond), so a second thread gains
 # little, while on a busy machine every op waits for a descheduled OpenMP
 # thread: on the shared 2-core box, 2 threads made an epoch of the 784-400-20
-# model 5.8x slower than 1 (54 s against 9.3 s). One thread also gives the same
-# weights for a seed on any machine, whatever its core count.
+# model 5.8x slower than 1 (54 s against 9.3 s), and 1.6x to 8x slower even
+# with a single other busy process. Set TrainConfig.num_threads for more.
 DEFAULT_CPU_THREADS = 1
 
 
@@ -106,9 +108,11 @@ def evaluate_elbo(
     was_training = model.training
     model.eval()
     total = recon = kl = 0.0
+    fast_linear = onednn_linear if device.type == "cpu" else contextlib.nullcontext
     for start in range(0, len(data), batch_size):
         x = data.images[start : start + batch_size].to(device, non_blocking=True)
-        logits, mu, logvar = model(x, generator)
+        with fast_linear():
+            logits, mu, logvar = model(x, generator)
         _, r, k = negative_elbo(logits, x, mu, logvar, model.config, beta)
         recon += r.item()
         kl += k.item()
@@ -151,6 +155,9 @@ class Trainer:
         self.optimizer = _make_adam(self.model, config.learning_rate, self.device)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.history: list[EpochStats] = []
+        # On the CPU the layers' products go to oneDNN, faster than MKL here
+        # (see core/cpu_linear.py); elsewhere torch's own kernels are used.
+        self._fast_linear = onednn_linear if self.device.type == "cpu" else contextlib.nullcontext
 
     @property
     def batches_per_epoch(self) -> int:
@@ -189,7 +196,8 @@ class Trainer:
                     return
                 rows = order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]
                 x = images.index_select(0, rows)  # a plain gather, cheaper than images[rows]
-                logits, mu, logvar = model(x, self.generator)
+                with self._fast_linear():
+                    logits, mu, logvar = model(x, self.generator)
                 total, recon, kl = negative_elbo(logits, x, mu, logvar, model.config, cfg.beta)
                 size = x.shape[0]
                 loss = total / size

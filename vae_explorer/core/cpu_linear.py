@@ -1,0 +1,101 @@
+"""Linear layers through oneDNN on the CPU: the same float32 maths, faster kernels.
+
+torch runs float32 nn.Linear on the CPU through MKL's sgemm. On AMD CPUs MKL
+takes a generic code path and leaves AVX-512 unused: on the project's 2-core
+AMD EPYC a 128x784 by 784x400 product takes 0.88 ms of CPU time in MKL and
+0.46 ms in oneDNN (bundled with torch as mkldnn), and the backward products
+0.86 ms against about 0.6 ms. Matrix products are most of a training step of
+our MLPs, so routing them to oneDNN makes the step about a fifth faster.
+
+Nothing changes in the models: `onednn_linear()` is a context manager that,
+while active, sends F.linear calls on 2-D float32 CPU tensors to oneDNN
+through an autograd Function (full float32 precision, results equal to MKL's
+up to rounding). Anything else falls through to torch. When this torch build
+lacks the oneDNN op, the context does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+
+def _onednn_op():
+    return torch.ops.mkldnn._linear_pointwise.default
+
+
+def _matmul_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b.T through oneDNN; both 2-D and contiguous."""
+    return _onednn_op()(a, b, None, "none", [], "")
+
+
+class _OneDnnLinear(torch.autograd.Function):
+    """y = x @ W.T + b with every product done by oneDNN, forward and backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return _onednn_op()(x, weight, bias, "none", [], "")
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:  # not needed for the first layer: saves a product
+            grad_x = _matmul_t(grad, weight.t().contiguous())  # grad @ W
+        if ctx.needs_input_grad[1]:
+            grad_weight = _matmul_t(grad.t().contiguous(), x.t().contiguous())  # grad.T @ x
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(0)
+        return grad_x, grad_weight, grad_bias
+
+
+def _routable(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return (
+        x.dim() == 2
+        and weight.dim() == 2
+        and all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors)
+        and x.is_contiguous()
+        and weight.is_contiguous()
+    )
+
+
+class _LinearToOneDnn(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.linear:
+            x, weight, *rest = args
+            bias = rest[0] if rest else kwargs.get("bias")
+            if _routable(x, weight, bias):
+                return _OneDnnLinear.apply(x, weight, bias)
+        return func(*args, **kwargs)
+
+
+@functools.cache
+def onednn_linear_available() -> bool:
+    """True when this torch has the oneDNN linear op and it agrees with F.linear."""
+    try:
+        x = torch.linspace(-1, 1, 6).reshape(2, 3)
+        w = torch.linspace(0, 1, 12).reshape(4, 3)
+        b = torch.ones(4)
+        return torch.allclose(_onednn_op()(x, w, b, "none", [], ""), F.linear(x, w, b))
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@contextlib.contextmanager
+def onednn_linear() -> Iterator[None]:
+    """Within the block, 2-D float32 CPU F.linear calls run on oneDNN (see module doc)."""
+    if not onednn_linear_available():
+        yield
+        return
+    with _LinearToOneDnn():
+        yield
