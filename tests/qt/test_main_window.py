@@ -226,3 +226,24 @@ def test_window_paints_a_quick_look_first_then_comes_alive(qtbot, shipped_sessio
     assert window.manifold_panel.array is not None
     window._on_hover(np.array([0.0, 0.0], np.float32))
     assert window.hover_panel.array is not None
+
+
+@pytest.mark.parametrize("latent_dim", [1, 3])
+def test_models_whose_latent_is_not_2d_are_explored_on_the_first_two_dims(main_window, shipped_checkpoint,
+                                                                          latent_dim):
+    from vae_explorer.core.config import replace
+
+    config = replace(shipped_checkpoint.model_config, latent_dim=latent_dim, hidden_sizes=(32,))
+    main_window.set_checkpoint(Checkpoint(model=build_model(config, seed=1)))
+    session = main_window.session
+    assert session.latent_mu.shape == (10_000, latent_dim)
+    expected = np.zeros((10_000, 2), np.float32)
+    expected[:, : min(2, latent_dim)] = session.latent_mu[:, :2]
+    np.testing.assert_allclose(main_window.latent_view.codes, expected)
+    main_window._on_hover(np.array([0.4, -0.3], np.float32))
+    z = np.zeros((1, latent_dim), np.float32)
+    z[0, : min(2, latent_dim)] = [0.4, -0.3][: min(2, latent_dim)]
+    np.testing.assert_allclose(main_window.hover_panel.array, session.decode(z)[0], atol=1e-6)
+    main_window._show_data_point(0)
+    assert len(main_window.latent_view.overlay_items("posterior")) == 3
+    assert main_window.sampling_panel.z.shape[1] == latent_dim

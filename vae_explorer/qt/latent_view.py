@@ -31,6 +31,14 @@ MANIFOLD_DEBOUNCE_MS = 120
 Decoder = Callable[[np.ndarray], np.ndarray]
 
 
+def as_map_points(codes: np.ndarray) -> np.ndarray:
+    """The first two latent dimensions as (N, 2) float32; a 1-D latent gets z2 = 0."""
+    codes = np.asarray(codes, np.float32).reshape(len(codes), -1)[:, :2]
+    if codes.shape[1] < 2:
+        codes = np.concatenate([codes, np.zeros((len(codes), 2 - codes.shape[1]), np.float32)], axis=1)
+    return np.ascontiguousarray(codes)
+
+
 class LatentView(QWidget):
     """Scatter of latent codes coloured by label, with hover/click signals in data coordinates."""
 
@@ -97,7 +105,7 @@ class LatentView(QWidget):
     def set_points(self, codes: np.ndarray, labels: np.ndarray, autorange: bool = True) -> None:
         """Show codes (N, >=2) coloured by labels (N,); the first two dimensions are drawn."""
         hidden = {i for i, item in enumerate(self.class_items) if not item.isVisible()}
-        self.codes = np.ascontiguousarray(np.asarray(codes, np.float32)[:, :2])
+        self.codes = as_map_points(codes)
         self.labels = np.asarray(labels, np.int64)
         for item in self.class_items:
             self.plot_item.removeItem(item)
@@ -121,7 +129,7 @@ class LatentView(QWidget):
 
     def update_codes(self, codes: np.ndarray) -> None:
         """Move the points (same labels, new positions), e.g. after a training epoch."""
-        codes = np.ascontiguousarray(np.asarray(codes, np.float32)[:, :2])
+        codes = as_map_points(codes)
         if codes.shape[0] != self.labels.shape[0]:
             raise ValueError("update_codes needs one code per existing point")
         self.codes = codes

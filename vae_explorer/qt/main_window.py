@@ -381,7 +381,10 @@ class MainWindow(QMainWindow):
         mu, sigma = session.posterior(index)
         self.original_panel.set_image(session.image(index), f"#{index} · digit {label}")
         self.reconstruction_panel.set_image(session.reconstruct(index), "decoded μ")
-        self.latent_view.show_posterior("posterior", mu[:2], sigma[:2])
+        # On the map's plane: a 1-D latent is drawn at z2 = 0 with no spread along z2.
+        plane_mu, plane_sigma = np.zeros(2, np.float32), np.zeros(2, np.float32)
+        plane_mu[: min(2, mu.size)], plane_sigma[: min(2, sigma.size)] = mu[:2], sigma[:2]
+        self.latent_view.show_posterior("posterior", plane_mu, plane_sigma)
         self.picked_caption.setText(
             f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu[:2])}), "
             f"σ = ({', '.join(f'{v:.3f}' for v in sigma[:2])})")
