@@ -247,3 +247,19 @@ def test_models_whose_latent_is_not_2d_are_explored_on_the_first_two_dims(main_w
     main_window._show_data_point(0)
     assert len(main_window.latent_view.overlay_items("posterior")) == 3
     assert main_window.sampling_panel.z.shape[1] == latent_dim
+
+
+def test_window_layout_comes_back_next_time(qtbot, shipped_session, settings):
+    from vae_explorer.qt.main_window import MainWindow
+
+    first = MainWindow(shipped_session, settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    first.tool_dock.hide()
+    assert first.close()
+    # Sizes cannot be checked offscreen (its 800 x 600 screen clamps them); the saved state can.
+    assert settings.value("windowGeometry") is not None
+    second = MainWindow(shipped_session, settings=settings)
+    qtbot.addWidget(second)
+    second.show()
+    assert not second.tool_dock.isVisible() and second.inspector_dock.isVisible()

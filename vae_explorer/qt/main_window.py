@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         else:
             self._show_quick_look(quick_look)
         self._update_title()
+        self._restore_layout()
 
     # ----- public API ------------------------------------------------------------------------
 
@@ -659,7 +660,18 @@ class MainWindow(QMainWindow):
         if self.training_panel is not None:
             self.training_panel.shutdown()
         self.latent_view._manifold_timer.stop()
+        self.settings.setValue("windowGeometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
         event.accept()
+
+    def _restore_layout(self) -> None:
+        """Reopen with the size and dock layout the user left (the defaults suit 1400 x 900)."""
+        geometry = self.settings.value("windowGeometry")
+        state = self.settings.value("windowState")
+        if state is not None:
+            self.restoreState(state)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
 
 
 class _busy_cursor:
