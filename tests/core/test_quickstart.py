@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 
 from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path
 
@@ -22,6 +23,11 @@ def test_quick_look_codes_match_the_torch_encoder(tmp_path):
     np.testing.assert_allclose(quick.codes, mu, atol=1e-4)
     np.testing.assert_array_equal(quick.labels, data.labels.numpy())
     assert quick.config.latent_dim == 2
+    z = np.array([[0.0, 0.0], [1.5, -2.0], [-30.0, 40.0]], np.float32)  # far out: saturated logits
+    model = load_checkpoint(default_checkpoint_path()).model
+    with torch.no_grad():
+        expected = model.decode_images(torch.from_numpy(z)).numpy()
+    np.testing.assert_allclose(quick.decode(z), expected, atol=1e-5)
 
 
 def test_quick_look_gives_up_quietly_on_a_bad_file(tmp_path):

@@ -215,9 +215,12 @@ def test_window_paints_a_quick_look_first_then_comes_alive(qtbot, shipped_sessio
     assert window.loading and window.session is None
     np.testing.assert_array_equal(window.latent_view.codes, quick.codes)
     assert not window.open_action.isEnabled() and not window.tool_tabs.isEnabled()
-    window._on_hover(np.array([0.0, 0.0], np.float32))  # nothing to decode with yet: no error, no image
+    # Hovering already decodes (numpy, same weights); clicking waits for the real model.
+    window._on_hover(np.array([0.5, -0.4], np.float32))
+    np.testing.assert_allclose(window.hover_panel.array, shipped_session.decode(np.array([[0.5, -0.4]]))[0],
+                               atol=1e-5)
     window._on_click(np.array([0.0, 0.0], np.float32), -1, Qt.KeyboardModifier.NoModifier)
-    assert window.hover_panel.array is None and window.pinned is None
+    assert window.pinned is None
 
     with qtbot.waitSignal(window.sessionChanged, timeout=2000):
         window.finish_loading(shipped_session)

@@ -26,6 +26,17 @@ class QuickLook:
     codes: np.ndarray  # (N, latent_dim) posterior means, float32
     labels: np.ndarray  # (N,) int64
     config: ModelConfig
+    weights: dict[str, np.ndarray]  # the decoder's, so hovering works before torch is there
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decoded mean images (M, H, W) in [0, 1], as VAE.decode_images computes them."""
+        hidden = np.asarray(z, np.float32).reshape(-1, self.config.latent_dim)
+        for layer in range(len(self.config.hidden_sizes)):
+            w, b = self.weights[f"decoder.{2 * layer}.weight"], self.weights[f"decoder.{2 * layer}.bias"]
+            hidden = np.maximum(hidden @ w.T + b, 0.0)
+        logits = hidden @ self.weights["to_logits.weight"].T + self.weights["to_logits.bias"]
+        probabilities = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the sigmoid, without overflow warnings
+        return probabilities.astype(np.float32).reshape(-1, *self.config.image_shape)
 
 
 def shipped_checkpoint_path() -> Path:
@@ -67,7 +78,7 @@ def quick_look(checkpoint_path: str | Path) -> QuickLook | None:
             metadata = handle.metadata() or {}
             config = ModelConfig(**json.loads(metadata["model_config"]))
             weights = {name: handle.get_tensor(name).astype(np.float32) for name in handle.keys()
-                       if name.startswith(("encoder.", "to_mu."))}
+                       if name.startswith(("encoder.", "to_mu.", "decoder.", "to_logits."))}
         images, labels = bundled_test_arrays()
         if images.shape[1] != config.input_dim:
             return None
@@ -76,4 +87,5 @@ def quick_look(checkpoint_path: str | Path) -> QuickLook | None:
         return None
     if not np.isfinite(codes).all():
         return None
-    return QuickLook(codes, labels, config)
+    decoder_weights = {name: w for name, w in weights.items() if name.startswith(("decoder.", "to_logits."))}
+    return QuickLook(codes, labels, config, decoder_weights)

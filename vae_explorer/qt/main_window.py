@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.data_dir = data_dir
         self.device = device
         self.settings = settings if settings is not None else QSettings("vae-explorer", "vae-explorer")
+        self._quick = quick_look  # until the session arrives, hover decodes with its numpy decoder
         self._test_count = len(session.data) if session is not None else len(quick_look.labels)
         self._splits: dict[str, ImageSet] = {}
         if session is not None:
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         for action in self._needs_session:
             action.setEnabled(True)
         self._rebuild_recent_menu()
+        self._quick = None
         self._install_session(session)
 
     @property
@@ -126,12 +128,13 @@ class MainWindow(QMainWindow):
     def decode_2d(self, z: np.ndarray) -> np.ndarray:
         """Decode map points (M, 2) with the shown model; extra latent dimensions are held at 0."""
         z = np.asarray(z, np.float32).reshape(-1, 2)
-        dim = self._shown.latent_dim
+        model = self._shown if self._shown is not None else self._quick
+        dim = self._shown.latent_dim if self._shown is not None else self._quick.config.latent_dim
         if dim != 2:
             full = np.zeros((z.shape[0], dim), np.float32)
             full[:, : min(2, dim)] = z[:, : min(2, dim)]
             z = full
-        return self._shown.decode(z)
+        return model.decode(z)
 
     # ----- construction ----------------------------------------------------------------------
 
@@ -296,8 +299,7 @@ class MainWindow(QMainWindow):
     def _show_quick_look(self, quick: QuickLook) -> None:
         """The loading state: the map from numpy codes, everything that decodes waits for the model."""
         self.latent_view.set_points(quick.codes, quick.labels, autorange=True)
-        for panel in (self.hover_panel, self.pinned_panel):
-            panel.canvas.set_placeholder("Loading the model…")
+        self.pinned_panel.canvas.set_placeholder("Loading the model…")
         for action in self._needs_session:
             action.setEnabled(False)
         self.map_title.setText(f"{len(quick.labels):,} points · test")
@@ -346,8 +348,6 @@ class MainWindow(QMainWindow):
 
     def _on_hover(self, z: np.ndarray) -> None:
         self.z_label.setText(_format_z(z))
-        if self._shown is None:
-            return
         image = self.decode_2d(z)[0]
         self.hover_panel.set_image(image, _format_z(z))
         self.z_label.setText(_format_z(z))
