@@ -160,3 +160,11 @@ def test_overlay_api_draws_and_clears_paths_heatmaps_and_posteriors(main_window)
         assert key not in view.overlay_keys()
         assert all(item.scene() is None for item in items)
     view.clear_overlay("never-drawn")  # clearing an unknown key is harmless
+
+
+def test_map_accepts_empty_and_one_dimensional_codes(main_window):
+    view = main_window.latent_view
+    view.set_points(np.zeros((0, 2), np.float32), np.zeros(0, np.int64))
+    assert view.codes.shape == (0, 2) and view.nearest_point(np.zeros(2)) is None
+    view.set_points(np.array([0.5, -1.0], np.float32), np.array([3, 4]))
+    np.testing.assert_array_equal(view.codes, [[0.5, 0.0], [-1.0, 0.0]])

@@ -33,7 +33,8 @@ Decoder = Callable[[np.ndarray], np.ndarray]
 
 def as_map_points(codes: np.ndarray) -> np.ndarray:
     """The first two latent dimensions as (N, 2) float32; a 1-D latent gets z2 = 0."""
-    codes = np.asarray(codes, np.float32).reshape(len(codes), -1)[:, :2]
+    codes = np.asarray(codes, np.float32)
+    codes = (codes[:, None] if codes.ndim == 1 else codes)[:, :2]
     if codes.shape[1] < 2:
         codes = np.concatenate([codes, np.zeros((len(codes), 2 - codes.shape[1]), np.float32)], axis=1)
     return np.ascontiguousarray(codes)
