@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from vae_explorer.core.checkpoint import Checkpoint
+from vae_explorer.core.config import ModelConfig
 from vae_explorer.core.drawing import NOTHING_DRAWN, nearest_in_latent, preprocess_drawing
+from vae_explorer.core.model import build_model
+from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.demo_panels import attach
 from vae_explorer.qt.drawing_panel import KEY_POSTERIOR, NEIGHBOURS, DrawingPanel
 
@@ -147,3 +151,21 @@ def test_the_map_pans_to_a_drawing_that_lands_out_of_view(qtbot, main_window):
     low, high = drawing.mu - 2 * drawing.sigma, drawing.mu + 2 * drawing.sigma
     assert xmin <= low[0] and high[0] <= xmax and ymin <= low[1] and high[1] <= ymax
     assert xmax - xmin == pytest.approx(width_before, rel=1e-3)  # panned, not zoomed
+
+
+@pytest.mark.parametrize("latent_dim", [1, 4])
+def test_other_latent_sizes_are_placed_on_the_map_plane(qtbot, bundled_test_set, latent_dim):
+    model = build_model(ModelConfig(hidden_sizes=(32,), latent_dim=latent_dim), seed=0)
+    session = ExplorerSession.create(Checkpoint(model=model), bundled_test_set.subset(100))
+    widget = DrawingPanel(session)
+    qtbot.addWidget(widget)
+    widget.show()
+    posteriors = []
+    widget.overlayPosterior.connect(lambda key, mu, sigma: posteriors.append((mu, sigma)))
+    stroke(qtbot, widget.canvas, SEVEN[0])
+    mu, sigma = posteriors[-1]
+    assert mu.shape == sigma.shape == (2,)
+    np.testing.assert_allclose(mu[:latent_dim], widget.mu[:2], atol=1e-6)
+    if latent_dim == 1:
+        assert mu[1] == 0 and sigma[1] == 0
+    assert len(widget.neighbour_indices) == NEIGHBOURS

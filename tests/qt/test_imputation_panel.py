@@ -196,19 +196,27 @@ def test_stop_new_image_and_nothing_erased(qtbot, panel, shipped_session):
     np.testing.assert_array_equal(panel.original_tile.array, shipped_session.image(panel.index_spin.value()))
 
 
-def test_grid_method_is_offered_only_for_a_2d_latent(qtbot, bundled_test_set):
-    model = build_model(ModelConfig(hidden_sizes=(32,), latent_dim=3), seed=0)
+@pytest.mark.parametrize("latent_dim", [1, 3])
+def test_other_latent_sizes_get_iterative_and_map_drawn_on_the_map_plane(qtbot, bundled_test_set, latent_dim):
+    model = build_model(ModelConfig(hidden_sizes=(32,), latent_dim=latent_dim), seed=0)
     session = ExplorerSession.create(Checkpoint(model=model), bundled_test_set.subset(50))
     widget = ImputationPanel(session)
     qtbot.addWidget(widget)
+    widget.show()
+    overlays = Overlays(widget)
     combo = widget.method_combo
     assert not combo.model().item(combo.findData(METHOD_GRID)).isEnabled()
     assert combo.currentData() == METHOD_ITERATIVE
     assert widget.index_spin.maximum() == 49
-    widget.set_method(METHOD_MAP)
-    widget.start_imputation()
-    widget.run_to_end()
-    assert widget.result is not None and widget.result.shape == (28, 28)
+    for method in (METHOD_ITERATIVE, METHOD_MAP):
+        widget.set_method(method)
+        widget.start_imputation()
+        widget.run_to_end()
+        assert widget.result is not None and widget.result.shape == (28, 28)
+        path = overlays.latest[KEY_PATH][0]
+        assert path.shape[1] == 2
+        if latent_dim == 1:
+            assert (path[:, 1] == 0).all()  # a 1-D latent lies on the z1 axis of the map
 
 
 def test_in_the_main_window_a_map_click_picks_the_image_and_runs_draw_on_the_map(

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from vae_explorer.core.drawing import NOTHING_DRAWN, PreparedDrawing, nearest_in_latent, preprocess_drawing
 from vae_explorer.core.session import ExplorerSession
-from vae_explorer.qt.overlay_keeper import OverlayKeeper
+from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
 from vae_explorer.qt.pixel_tiles import PixelTile
 
 KEY_POSTERIOR = "drawing-posterior"
@@ -249,7 +249,8 @@ class DrawingPanel(QWidget):
         self.reconstruction_tile.set_image(reconstruction, "decoded at the mean")
         dims = ", ".join(f"{v:.2f}" for v in self.mu[:4]) + (", …" if self.mu.size > 4 else "")
         spread = ", ".join(f"{v:.2f}" for v in self.sigma[:4]) + (", …" if self.sigma.size > 4 else "")
-        note = "" if session.latent_dim == 2 else f"<br>(map shows the first 2 of {session.latent_dim} dims)"
+        note = {1: "<br>(1-D latent: drawn at z₂ = 0)", 2: ""}.get(
+            session.latent_dim, f"<br>(map shows the first 2 of {session.latent_dim} dims)")
         self.latent_label.setText(f"Posterior mean<br>μ = ({dims})<br>σ = ({spread})<br>"
                                   f"Ellipses on the map: 1σ solid, 2σ dashed.{note}")
         self.neighbour_indices, distances = nearest_in_latent(session.latent_mu, self.mu, NEIGHBOURS)
@@ -258,7 +259,8 @@ class DrawingPanel(QWidget):
             tile.set_image(session.image(int(index)), f"#{index} · {labels[index]}<br>d={distance:.2f}")
         for tile in self.neighbour_tiles[len(self.neighbour_indices):]:
             tile.set_image(None)
-        self.overlays.show(self.overlayPosterior, KEY_POSTERIOR, self.mu[:2].copy(), self.sigma[:2].copy())
+        # On the map's plane; a 1-D latent has no spread along z2.
+        self.overlays.show(self.overlayPosterior, KEY_POSTERIOR, on_map_plane(self.mu), on_map_plane(self.sigma))
         self.encoded.emit(self.mu.copy(), self.sigma.copy())
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

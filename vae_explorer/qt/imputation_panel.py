@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from vae_explorer.core import imputation as imp
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.mask_editor import MaskEditor
-from vae_explorer.qt.overlay_keeper import OverlayKeeper
+from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
 from vae_explorer.qt.pixel_tiles import PixelTile
 
 METHOD_ITERATIVE = "iterative"
@@ -424,7 +424,7 @@ class ImputationPanel(QWidget):
         self.status_label.setText(status + self._error_text())
 
     def _show_latent_step(self, z: np.ndarray) -> None:
-        self._path.append(np.asarray(z, np.float32).reshape(-1)[:2])
+        self._path.append(on_map_plane(z))
         self._focus = np.stack(self._path)
         self.zoom_button.setEnabled(True)
         self.overlays.show(self.overlayPath, KEY_PATH, self._focus)

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import SignalInstance
+
+
+def on_map_plane(z: np.ndarray) -> np.ndarray:
+    """A latent point on the map's plane: its first two dims, z2 = 0 for a 1-D latent."""
+    z = np.asarray(z, np.float32).reshape(-1)
+    plane = np.zeros(2, np.float32)
+    plane[: min(2, z.size)] = z[:2]
+    return plane
 
 
 class OverlayKeeper:
