@@ -12,7 +12,6 @@ from PySide6.QtCore import QThread, Qt
 
 from vae_explorer.core import training as core_training
 from vae_explorer.core.config import ModelConfig, TrainConfig
-from vae_explorer.core.data import DataUnavailableError, load_mnist
 from vae_explorer.core.session import encode_dataset
 from vae_explorer.qt import training_worker
 from vae_explorer.qt.training_worker import (
@@ -21,7 +20,6 @@ from vae_explorer.qt.training_worker import (
     TrainingThread,
     TrainingWorker,
     describe_failure,
-    load_training_split,
 )
 
 SMALL_MODEL = ModelConfig(hidden_sizes=(32, 16))
@@ -114,17 +112,18 @@ def test_run_reports_progress_snapshots_and_a_checkpoint(request_factory):
     assert all(torch.equal(final_weights[k], second[k]) for k in final_weights)
 
 
-def test_progress_is_throttled_to_one_report_per_epoch_end(request_factory):
+def test_progress_is_throttled_to_the_first_batch_and_epoch_ends(request_factory):
     worker = TrainingWorker(request_factory(), progress_interval_s=3600.0)
     recorder = Recorder(worker)
     worker.run()
     progress = recorder.values("progress")
     snapshots = recorder.values("epochSnapshot")
-    # Only the last batch of each epoch always reports; it carries the epoch's mean.
-    assert [(p.epoch, p.batch) for p in progress] == [(1, 20), (2, 20)]
-    for report, snapshot in zip(progress, snapshots):
-        assert report.loss == pytest.approx(snapshot.stats.train.total, rel=1e-5)
-        assert report.kl == pytest.approx(snapshot.stats.train.kl, rel=1e-5)
+    # The first batch reports at once; after that only the last batch of each epoch.
+    assert [(p.epoch, p.batch) for p in progress] == [(1, 1), (1, 20), (2, 20)]
+    # A report carries the mean over the batches since the previous one: all of epoch 2.
+    epoch_two = snapshots[1].stats.train
+    assert progress[2].loss == pytest.approx(epoch_two.total, rel=1e-5)
+    assert progress[2].kl == pytest.approx(epoch_two.kl, rel=1e-5)
 
 
 def test_cancel_before_the_first_batch_emits_cancelled_only(request_factory):
@@ -214,36 +213,3 @@ def test_training_thread_runs_the_worker_off_the_calling_thread(request_factory,
         thread.start()
     assert thread.wait(5000)
     assert seen_thread_names and set(seen_thread_names) == {"vae-training"}
-
-
-def write_idx(path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def test_training_split_is_read_from_raw_idx_files(tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    images = np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256
-    write_idx(raw / "train-images-idx3-ubyte", images)
-    write_idx(raw / "train-labels-idx1-ubyte", np.array([7, 0, 3]))
-    split = load_training_split(tmp_path, allow_download=False)
-    assert split.images.shape == (3, 784) and split.split == "train"
-    assert split.labels.tolist() == [7, 0, 3]
-    np.testing.assert_allclose(split.images[1].numpy(), images[1].ravel() / 255.0, rtol=1e-6)
-
-
-def test_damaged_training_files_are_reported_as_unavailable_data(tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    (raw / "train-images-idx3-ubyte").write_bytes(b"not an idx file")
-    write_idx(raw / "train-labels-idx1-ubyte", np.array([1]))
-    with pytest.raises(DataUnavailableError, match="damaged"):
-        load_training_split(tmp_path, allow_download=False)
-
-
-@pytest.mark.slow
-def test_reading_the_raw_files_matches_torchvision(mnist_dir):
-    ours = load_training_split(mnist_dir, allow_download=False)
-    theirs = load_mnist(mnist_dir, "train", download=False)
-    assert torch.equal(ours.images, theirs.images) and torch.equal(ours.labels, theirs.labels)

@@ -10,13 +10,13 @@ still changing. TrainingThread runs one worker in its own QThread.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,14 +26,10 @@ import vae_explorer
 from vae_explorer.core.checkpoint import Checkpoint
 from vae_explorer.core.config import ConfigError, ModelConfig, TrainConfig
 from vae_explorer.core.data import (
-    RAW_FILES,
     DataUnavailableError,
-    IdxFormatError,
     ImageSet,
-    image_set_from_arrays,
     load_bundled_test_split,
     load_mnist,
-    read_idx,
     resolve_data_dir,
 )
 from vae_explorer.core.devices import DeviceUnavailableError, resolve_device
@@ -184,25 +180,6 @@ class _BatchAverager:
         return means  # type: ignore[return-value]
 
 
-def load_training_split(root: Path, allow_download: bool) -> ImageSet:
-    """The MNIST training split under root (torchvision layout), downloading if allowed.
-
-    When the IDX files are there they are read directly: importing torchvision
-    holds the interpreter lock for half a second, which would freeze the GUI.
-    """
-    raw = root / "MNIST" / "raw"
-    found = []
-    for name in RAW_FILES["train"]:
-        candidates = [raw / name, raw / f"{name}.gz"]
-        found.append(next((path for path in candidates if path.exists()), None))
-    if all(found):
-        try:
-            return image_set_from_arrays(read_idx(found[0]), read_idx(found[1]), "mnist", "train")
-        except IdxFormatError as exc:
-            raise DataUnavailableError(f"The MNIST training files in {raw} are damaged: {exc}") from exc
-    return load_mnist(root, "train", download=allow_download)
-
-
 class TrainingWorker(QObject):
     """Runs one training request; call run() on the thread that should do the work.
 
@@ -259,7 +236,7 @@ class TrainingWorker(QObject):
         if train_set is None:
             root = resolve_data_dir(request.data_dir)
             self._send(self.status, f"Loading the MNIST training split from {root}")
-            train_set = load_training_split(root, request.allow_download)
+            train_set = load_mnist(root, "train", download=request.allow_download)
         test_set = request.test_set if request.test_set is not None else load_bundled_test_split()
         display_set = request.display_set if request.display_set is not None else test_set
         if control.cancelled:
@@ -271,7 +248,7 @@ class TrainingWorker(QObject):
         self._send(self.status, f"Training on {len(train_set):,} images on {device}{threads}")
 
         averager = _BatchAverager()
-        last_report = 0.0
+        last_report = -math.inf  # the first batch reports at once
         total_batches = config.epochs * trainer.batches_per_epoch
         for item in trainer.run():
             if isinstance(item, BatchStats):
