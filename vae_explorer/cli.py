@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
                        help="p(x|z): bernoulli (cross-entropy) or gaussian (squared error)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+    train.add_argument("--threads", type=int, default=0, help="CPU threads for training (default: 1; 2 can be faster on an idle machine)")
     train.add_argument("--iwae-k", type=int, default=0, metavar="K",
                        help="also record an IWAE log-likelihood estimate with K samples (default: skip)")
 

@@ -67,7 +67,8 @@ class TrainConfig:
     seed: int = 0
     # "auto" picks cuda, then mps, then cpu.
     device: str = "auto"
-    # Torch CPU threads; 0 leaves torch's default. The GUI sets 1 to keep a core free.
+    # Torch CPU threads while training; 0 means one on the CPU (see
+    # training.DEFAULT_CPU_THREADS: a second thread pays off only on an idle machine).
     num_threads: int = 0
     # Dataset name, recorded in checkpoints for the variants to come.
     dataset: str = "mnist"

@@ -139,8 +139,13 @@ def _quick_window(checkpoint: str | None, data_dir: str | None):
 
 def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: str = "auto") -> int:
     """Open the explorer and run the event loop; returns the exit code."""
+    from vae_explorer.qt.platform_check import display_problem_message, missing_display_packages
     from vae_explorer.qt.theme import apply_dark_theme
 
+    missing = [] if QApplication.instance() else missing_display_packages()
+    if missing:
+        print(display_problem_message(missing), file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("vae-explorer")
     app.setOrganizationName("vae-explorer")
