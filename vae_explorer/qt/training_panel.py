@@ -368,7 +368,7 @@ class TrainingPanel(QWidget):
         self.progress_bar.setValue(0)
         self.status_label.setText("Starting…")
         self.loss_label.setText("")
-        self.epoch_label.setText(f"No epoch finished yet (of {epochs}).")
+        self.epoch_label.setText("")
 
     def _set_idle(self, message: str = "Set up a run and press Start.") -> None:
         self.form_box.setEnabled(True)
