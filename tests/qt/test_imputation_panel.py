@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import QPoint, Qt
 
 from vae_explorer.core import imputation as imp

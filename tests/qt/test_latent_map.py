@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from vae_explorer.core import latent
-from tests.qt.map_mouse import click, data_at_pixel, hover, viewport_pixel
+from tests.qt.map_mouse import click, hover, viewport_pixel
 
 
 def model_decode(session, z) -> np.ndarray:

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,11 +14,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from tests.conftest import REPO_ROOT
 from vae_explorer.core import latent
 from vae_explorer.core.checkpoint import Checkpoint, save_checkpoint
 from vae_explorer.core.model import build_model
 from vae_explorer.qt.image_views import qimage_to_array
-from tests.conftest import REPO_ROOT
+from vae_explorer.qt.training_worker import TrainingSnapshot
 
 
 @pytest.fixture
@@ -159,10 +159,12 @@ def test_epoch_snapshot_previews_then_finished_model_becomes_the_explored_one(ma
     boxes = MessageBoxRecorder(monkeypatch, answer=QMessageBox.StandardButton.Cancel)
     snapshot_model = build_model(shipped_checkpoint.model_config, seed=7).eval()
     with torch.no_grad():
-        mu, _ = snapshot_model.encode(shipped_session.data.images)
-    snapshot = SimpleNamespace(model=snapshot_model, latent_mu=mu.numpy(), stats=None)
+        mu, logvar = snapshot_model.encode(shipped_session.data.images)
+    snapshot = TrainingSnapshot(model=snapshot_model, latent_mu=mu.numpy(), latent_logvar=logvar.numpy(),
+                                stats=None)
     main_window._on_epoch_snapshot(snapshot)  # the signal's payload, as the training panel sends it
     np.testing.assert_allclose(main_window.latent_view.codes, mu.numpy())
+    np.testing.assert_allclose(main_window._shown.latent_logvar, logvar.numpy())  # no stale or missing variances
     main_window._on_hover(np.array([0.1, 0.2], np.float32))
     with torch.no_grad():
         expected = snapshot_model.decode_images(torch.tensor([[0.1, 0.2]])).numpy()[0]

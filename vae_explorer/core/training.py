@@ -107,7 +107,7 @@ def evaluate_elbo(
     generator = torch.Generator(device=device).manual_seed(seed)
     was_training = model.training
     model.eval()
-    total = recon = kl = 0.0
+    recon = kl = 0.0
     fast_linear = onednn_linear if device.type == "cpu" else contextlib.nullcontext
     for start in range(0, len(data), batch_size):
         x = data.images[start : start + batch_size].to(device, non_blocking=True)

@@ -16,16 +16,21 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from vae_explorer.core.drawing import NOTHING_DRAWN, PreparedDrawing, nearest_in_latent, preprocess_drawing
+from vae_explorer.core.drawing import (
+    NOTHING_DRAWN,
+    PreparedDrawing,
+    nearest_in_latent,
+    preprocess_drawing,
+)
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
 from vae_explorer.qt.pixel_tiles import PixelTile
+from vae_explorer.qt.scrolling import fill_with_scrolling
 
 KEY_POSTERIOR = "drawing-posterior"
 NEIGHBOURS = 5
@@ -213,13 +218,7 @@ class DrawingPanel(QWidget):
         layout.addWidget(near_box)
         layout.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content)
 
     # ----- public API ------------------------------------------------------------------------
 

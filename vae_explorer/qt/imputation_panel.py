@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -36,6 +35,7 @@ from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.mask_editor import MaskEditor
 from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
 from vae_explorer.qt.pixel_tiles import PixelTile
+from vae_explorer.qt.scrolling import fill_with_scrolling
 
 METHOD_ITERATIVE = "iterative"
 METHOD_GRID = "grid"
@@ -107,13 +107,7 @@ class ImputationPanel(QWidget):
         layout.addWidget(self._build_method_box())
         layout.addWidget(self._build_result_box())
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content)
 
     def _build_image_box(self) -> QGroupBox:
         box = QGroupBox("1 · Choose a digit")

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
-    QTabWidget, QToolBar, QVBoxLayout, QHBoxLayout, QWidget,
+    QTabWidget, QVBoxLayout, QHBoxLayout, QWidget,
 )
 
 from vae_explorer.core import latent
@@ -604,8 +604,7 @@ class MainWindow(QMainWindow):
         panel.epochSnapshot.connect(self._on_epoch_snapshot)
         panel.trainingFinished.connect(self._on_training_finished)
         panel.trainingFailed.connect(self._on_training_failed)
-        if hasattr(panel, "trainingCancelled"):
-            panel.trainingCancelled.connect(self._on_training_cancelled)
+        panel.trainingCancelled.connect(self._on_training_cancelled)
         self.add_tool_panel(panel, "Training")
 
     def _on_epoch_snapshot(self, snapshot) -> None:
@@ -614,8 +613,8 @@ class MainWindow(QMainWindow):
 
         if self._session is None or mu.shape[0] != len(self._session.data):
             return  # the user switched splits mid-run; the next finished model re-encodes anyway
-        preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu,
-                                  np.full_like(mu, np.nan))  # log-variances are not sent per epoch
+        logvar = np.asarray(snapshot.latent_logvar, np.float32)
+        preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu, logvar)
         self._show_session(preview)
         stats = getattr(snapshot, "stats", None)
         if stats is not None:

@@ -25,7 +25,6 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,7 +32,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QStyle,
@@ -45,6 +43,7 @@ from vae_explorer.core.config import ConfigError, ModelConfig, TrainConfig
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.devices import available_devices
 from vae_explorer.qt.loss_curves import LossCurves
+from vae_explorer.qt.scrolling import fill_with_scrolling
 from vae_explorer.qt.training_worker import (
     DEFAULT_PROGRESS_INTERVAL_S,
     TimedControl,
@@ -496,13 +495,7 @@ class TrainingPanel(QWidget):
 
         # Everything scrolls when the dock is short, instead of squashing the plots.
         content = QWidget()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolling(self, content)
         layout = QVBoxLayout(content)
         layout.addWidget(self.form_box)
         layout.addLayout(buttons)
