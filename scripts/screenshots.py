@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -42,6 +43,31 @@ def move_to(window, x: float, y: float) -> None:
 def click_at(window, x: float, y: float, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     viewport = window.latent_view.plot_widget.viewport()
     QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, modifiers, window.latent_view.map_to_viewport(x, y))
+
+
+def shoot_training(app: QApplication, window, panel, path: Path) -> None:
+    """A real run on 10,000 training images, grabbed after its third of five epochs, then cancelled."""
+    from vae_explorer.core.data import load_mnist
+
+    panel.set_training_data(load_mnist(window.data_dir, "train", download=False).subset(10_000))
+    panel.epochs_spin.setValue(5)
+    grabbed = []
+
+    def on_snapshot(snapshot) -> None:
+        if snapshot.stats.epoch == 3 and not grabbed:
+            settle(app)
+            window.grab().save(str(path))
+            grabbed.append(True)
+            panel.cancel()
+
+    panel.epochSnapshot.connect(on_snapshot)
+    panel.start()
+    deadline = time.monotonic() + 120
+    while panel.is_running() and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    panel.epochSnapshot.disconnect(on_snapshot)
+    settle(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,9 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     window.grab().save(str(out / "samples.png"))
 
     if window.training_panel is not None:
-        window.tool_tabs.setCurrentWidget(window.training_panel)
+        panel = window.training_panel
+        window.tool_tabs.setCurrentWidget(panel)
         settle(app)
-        window.grab().save(str(out / "training-tab.png"))
+        if window.data_dir:
+            shoot_training(app, window, panel, out / "training-tab.png")
+        else:
+            window.grab().save(str(out / "training-tab.png"))
 
     if window.data_dir and window.show_split("train+test"):
         window.tool_tabs.setCurrentWidget(window.manifold_panel)

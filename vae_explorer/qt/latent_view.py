@@ -18,13 +18,13 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core import latent
+from vae_explorer.qt.theme import PLOT_BACKGROUND
 
 # Ten colours that stay distinct from each other on a dark background (tab10, lightened slightly).
 DIGIT_COLOURS = [
     (66, 146, 218), (255, 140, 30), (60, 190, 60), (230, 60, 60), (170, 120, 220),
     (180, 110, 90), (240, 120, 200), (160, 160, 160), (205, 205, 40), (30, 205, 220),
 ]
-BACKGROUND = (20, 22, 26)
 PICK_RADIUS_PX = 8.0  # a click this close to a point picks the point rather than empty space
 MANIFOLD_DEBOUNCE_MS = 120
 
@@ -49,7 +49,7 @@ class LatentView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.plot_widget = pg.PlotWidget(background=BACKGROUND)
+        self.plot_widget = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.plot_item = self.plot_widget.getPlotItem()
         self.view_box = self.plot_item.getViewBox()
         self.view_box.setAspectLocked(True)

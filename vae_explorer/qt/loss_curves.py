@@ -16,6 +16,7 @@ from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core.training import EpochStats
+from vae_explorer.qt.theme import PLOT_BACKGROUND, PLOT_TEXT
 
 TERMS = ("total", "reconstruction", "kl")
 AXIS_LABELS = {"total": "−ELBO", "reconstruction": "reconstruction", "kl": "KL"}
@@ -28,9 +29,9 @@ TOOLTIP = (
     "thin line: the running training loss."
 )
 KINDS = ("train", "test", "running")
-TRAIN_COLOUR = "#1f77b4"
+TRAIN_COLOUR = "#4292da"
 TEST_COLOUR = "#ff7f0e"
-RUNNING_COLOUR = (31, 119, 180, 90)
+RUNNING_COLOUR = (66, 146, 218, 110)
 # Running points before this share of the run are left out of the y range: the
 # first batches' loss is several times the final one and would flatten the rest.
 IGNORE_EARLY_SHARE = 0.2
@@ -39,7 +40,7 @@ MINIMUM_HEIGHT = 330  # pixels: three readable plots plus heading and legend
 # costs the GUI thread more than the eye gains, so they are redrawn at most this often.
 RUNNING_REDRAW_MS = 250
 MAX_EPOCH_LINES = 20
-EPOCH_LINE_COLOUR = "#e4e4e4"
+EPOCH_LINE_COLOUR = "#34363d"
 
 
 class LossCurves(QWidget):
@@ -59,7 +60,7 @@ class LossCurves(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
+        self.graphics.setBackground(PLOT_BACKGROUND)
         self.graphics.setMinimumHeight(MINIMUM_HEIGHT)
         self.graphics.setToolTip(TOOLTIP)
         layout = QVBoxLayout(self)
@@ -67,9 +68,9 @@ class LossCurves(QWidget):
         layout.addWidget(self.graphics)
 
         # Heading and legend get their own rows above the plots so they never cover a curve.
-        self.heading = pg.LabelItem("Losses per image, in nats (lower is better)", color="#222", size="9pt")
+        self.heading = pg.LabelItem("Losses per image, in nats (lower is better)", color=PLOT_TEXT, size="9pt")
         self.graphics.addItem(self.heading, row=0, col=0)
-        self.legend = pg.LegendItem(colCount=3, labelTextColor="#222", labelTextSize="9pt")
+        self.legend = pg.LegendItem(colCount=3, labelTextColor=PLOT_TEXT, labelTextSize="9pt")
         self.graphics.addItem(self.legend, row=1, col=0)
         for row, term in enumerate(TERMS, start=2):
             plot = self.graphics.addPlot(row=row, col=0)
@@ -89,16 +90,16 @@ class LossCurves(QWidget):
 
     @staticmethod
     def _style_plot(plot: pg.PlotItem, term: str, last: bool) -> None:
-        plot.setLabel("left", AXIS_LABELS[term], color="#222")
+        plot.setLabel("left", AXIS_LABELS[term], color=PLOT_TEXT)
         if last:
-            plot.setLabel("bottom", "epoch", color="#222")
+            plot.setLabel("bottom", "epoch", color=PLOT_TEXT)
         # Live, auto-ranged plots: no zooming by hand (and the wheel scrolls the panel).
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen("#333")
-            plot.getAxis(axis).setPen("#888")
+            plot.getAxis(axis).setTextPen(PLOT_TEXT)
+            plot.getAxis(axis).setPen("#6a6c74")
         plot.getAxis("left").setWidth(52)
 
     def _add_series(self, plot: pg.PlotItem, term: str) -> None:

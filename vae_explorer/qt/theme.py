@@ -5,6 +5,10 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+# Plots share one dark background and label colour so they sit in the dark window.
+PLOT_BACKGROUND = (20, 22, 26)
+PLOT_TEXT = "#c8c8d0"
+
 STYLE_SHEET = """
 QToolTip { color: #e8e8ec; background-color: #2b2d33; border: 1px solid #55575f; padding: 4px; }
 QDockWidget::title { padding: 5px 8px; background: #2a2c31; font-weight: bold; }
