@@ -91,11 +91,13 @@ def run_reference(
     for _ in range(epochs):
         start = time.perf_counter()
         model.train()
+        train_loss = 0.0
         for images, _labels in train_loader:
             optimizer.zero_grad()
             probs, mu, logvar = model(images)
             loss = elbo_loss(probs, images, mu, logvar)
             loss.backward()
+            train_loss += loss.item()  # the classic loop keeps a running sum for its log lines
             optimizer.step()
         trained = time.perf_counter()
 
