@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -67,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
                        help="p(x|z): bernoulli (cross-entropy) or gaussian (squared error)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    train.add_argument("--threads", type=int, default=0, help="CPU threads for training (default: 1; 2 can be faster on an idle machine)")
+    # A headless run usually has the machine to itself, so it takes every core; the GUI keeps one free.
+    train.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                       help="CPU threads for training (default: all cores; use 1 on a busy machine, "
+                       "where extra threads wait on each other)")
     train.add_argument("--iwae-k", type=int, default=0, metavar="K",
                        help="also record an IWAE log-likelihood estimate with K samples (default: skip)")
 
