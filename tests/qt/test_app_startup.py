@@ -1,0 +1,36 @@
+"""Start-up with bad command-line input: the app opens anyway and says what went wrong."""
+
+from vae_explorer.core.checkpoint import default_checkpoint_path
+
+
+def test_a_bad_checkpoint_argument_falls_back_to_the_shipped_model(qtbot, tmp_path, settings):
+    from vae_explorer.qt.app import build_main_window
+
+    bad = tmp_path / "broken.safetensors"
+    bad.write_text("not a model")
+    window, warnings = build_main_window(str(bad), None, "cpu", with_training=False, settings=settings)
+    qtbot.addWidget(window)
+    assert window.session.checkpoint.path == default_checkpoint_path()
+    assert len(warnings) == 1
+    assert "Could not open the checkpoint" in warnings[0] and "broken.safetensors" in warnings[0]
+
+
+def test_a_missing_data_folder_keeps_the_bundled_split_and_says_so(qtbot, tmp_path, settings):
+    from vae_explorer.qt.app import build_main_window
+
+    window, warnings = build_main_window(None, str(tmp_path / "nowhere"), "cpu", with_training=False,
+                                         settings=settings)
+    qtbot.addWidget(window)
+    assert len(window.session.data) == 10_000
+    assert any("MNIST is not in" in w and "nowhere" in w for w in warnings)
+
+
+def test_an_unavailable_device_falls_back_to_the_cpu_with_a_warning(qtbot, settings, monkeypatch):
+    import torch
+
+    from vae_explorer.qt.app import build_main_window
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    window, warnings = build_main_window(None, None, "cuda", with_training=False, settings=settings)
+    qtbot.addWidget(window)
+    assert any("Training will run on the CPU" in w for w in warnings)
