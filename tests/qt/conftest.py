@@ -9,6 +9,8 @@ import weakref
 import pytest
 from PySide6.QtCore import QSettings, QThread, QThreadPool
 
+from tests.qt.qthreads import running_qthreads_anywhere
+
 THREAD_GRACE_S = 1.0  # a thread told to stop may take one last step; any longer is a leak
 
 _started_qthreads: "weakref.WeakSet[QThread]" = weakref.WeakSet()
@@ -58,6 +60,14 @@ def no_thread_left_behind(request):
         leaks.append(f"{pool_busy} QThreadPool thread(s)")
     if leaks:
         pytest.fail(f"{request.node.name} left threads running: {', '.join(leaks)}", pytrace=False)
+
+
+@pytest.fixture
+def no_qthread_running_at_all():
+    """No grace period: for code that promises its thread is joined before it reports."""
+    yield
+    leftover = running_qthreads_anywhere()
+    assert not leftover, f"test left QThreads running: {leftover}"
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,11 @@ from PySide6.QtCore import QPoint, Qt
 
 from vae_explorer.core.checkpoint import Checkpoint
 from vae_explorer.core.config import ModelConfig
-from vae_explorer.core.drawing import NOTHING_DRAWN, nearest_in_latent, preprocess_drawing
+from vae_explorer.core.drawing import (
+    NOTHING_DRAWN,
+    nearest_in_latent,
+    preprocess_drawing,
+)
 from vae_explorer.core.model import build_model
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.demo_panels import attach

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from tests.qt import map_mouse
 from vae_explorer.core import imputation as imp
 from vae_explorer.core.checkpoint import Checkpoint
 from vae_explorer.core.config import ModelConfig
@@ -23,7 +24,6 @@ from vae_explorer.qt.imputation_panel import (
     METHOD_MAP,
     ImputationPanel,
 )
-from tests.qt import map_mouse
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NO_MOD = Qt.KeyboardModifier.NoModifier

@@ -8,8 +8,8 @@ import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from vae_explorer.core import latent
 from tests.qt.map_mouse import click, hover, viewport_pixel
+from vae_explorer.core import latent
 
 
 def model_decode(session, z) -> np.ndarray:

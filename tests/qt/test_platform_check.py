@@ -1,7 +1,10 @@
 import ctypes.util
 
 from vae_explorer.qt import platform_check
-from vae_explorer.qt.platform_check import display_problem_message, missing_display_packages
+from vae_explorer.qt.platform_check import (
+    display_problem_message,
+    missing_display_packages,
+)
 
 
 def test_offscreen_needs_no_x11_libraries(monkeypatch):

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from PySide6.QtCore import Qt
 
-from vae_explorer.core import latent
 from tests.qt.map_mouse import click
+from vae_explorer.core import latent
 
 
 def decode_all(session, z) -> np.ndarray:

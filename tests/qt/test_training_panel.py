@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QThread, Qt
+from PySide6.QtCore import Qt
 
+from tests.qt.qthreads import running_qthreads_anywhere
 from vae_explorer.core.model import build_model
 from vae_explorer.qt.training_panel import TrainingPanel
 
 SIGNAL_TIMEOUT_MS = 60_000  # generous: CI shares 2 cores; a tiny run takes a few seconds
 
 
-def running_qthreads() -> list[QThread]:
-    # type() rather than isinstance(): some lazy torch modules warn when probed.
-    return [o for o in gc.get_objects() if issubclass(type(o), QThread) and o.isRunning()]
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    """Stricter than the conftest check: the panel joins its thread before it reports."""
-    yield
-    leftover = running_qthreads()
-    assert not leftover, f"test left QThreads running: {leftover}"
+# Stricter than conftest's grace-period check: training joins its thread before it reports.
+pytestmark = pytest.mark.usefixtures("no_qthread_running_at_all")
 
 
 def make_panel(qtbot, data=None, **kwargs) -> TrainingPanel:
@@ -199,7 +190,7 @@ def test_shutdown_during_a_run_joins_the_thread(qtbot, long_panel):
     with qtbot.waitSignal(panel.trainingCancelled, timeout=1000):
         assert panel.shutdown(timeout_ms=10_000)
     assert not panel.is_running()
-    assert not running_qthreads()
+    assert not running_qthreads_anywhere()
     with qtbot.assertNotEmitted(panel.trainingCancelled, wait=200):
         pass  # the worker's own late "cancelled" is dropped, not reported twice
 

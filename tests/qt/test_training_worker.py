@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import time
 
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QThread, Qt
+from PySide6.QtCore import Qt, QThread
 
 from vae_explorer.core import training as core_training
 from vae_explorer.core.config import ModelConfig, TrainConfig
@@ -25,16 +24,8 @@ from vae_explorer.qt.training_worker import (
 SMALL_MODEL = ModelConfig(hidden_sizes=(32, 16))
 
 
-def running_qthreads() -> list[QThread]:
-    # type() rather than isinstance(): some lazy torch modules warn when probed.
-    return [o for o in gc.get_objects() if issubclass(type(o), QThread) and o.isRunning()]
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_running():
-    yield
-    leftover = running_qthreads()
-    assert not leftover, f"test left QThreads running: {leftover}"
+# Stricter than conftest's grace-period check: training joins its thread before it reports.
+pytestmark = pytest.mark.usefixtures("no_qthread_running_at_all")
 
 
 @pytest.fixture
