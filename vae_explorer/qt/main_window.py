@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSpinBox,
@@ -218,7 +218,18 @@ class MainWindow(QMainWindow):
         self.tool_tabs.setMinimumWidth(340)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tool_dock = dock
+        self._size_docks()
+
+    def _size_docks(self) -> None:
         self.resizeDocks([self.inspector_dock, self.tool_dock], [235, 450], Qt.Orientation.Horizontal)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # A real window manager lays the docks out again when the window first maps,
+        # which drops sizes asked for before; ask once more so all six tool tabs fit.
+        if not getattr(self, "_docks_sized_on_show", False):
+            self._docks_sized_on_show = True
+            QTimer.singleShot(0, self._size_docks)
 
     def _build_status_bar(self) -> None:
         self.z_label = QLabel("")
