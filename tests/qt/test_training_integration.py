@@ -8,6 +8,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from tests.qt.tiny_run import set_up_tiny_run
 from vae_explorer.qt.main_window import MainWindow
 from vae_explorer.qt.training_panel import TrainingPanel
 
@@ -20,12 +21,7 @@ def trainer_window(qtbot, shipped_session, settings, bundled_test_set):
     qtbot.addWidget(window)
     panel = TrainingPanel(None)
     window.attach_training_panel(panel)
-    panel.set_training_data(bundled_test_set.subset(2000))
-    panel.set_test_data(bundled_test_set.subset(500))
-    panel.hidden_edit.setText("32, 16")
-    panel.epochs_spin.setValue(2)
-    panel.batch_spin.setValue(100)
-    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    set_up_tiny_run(panel, bundled_test_set, display=False)  # the window hands the panel its map data
     window.resize(1400, 900)
     window.show()
     yield window, panel

@@ -10,6 +10,7 @@ import torch
 from PySide6.QtCore import Qt
 
 from tests.qt.qthreads import running_qthreads_anywhere
+from tests.qt.tiny_run import set_up_tiny_run
 from vae_explorer.core.model import build_model
 from vae_explorer.qt.training_panel import TrainingPanel
 
@@ -23,14 +24,7 @@ pytestmark = pytest.mark.usefixtures("no_qthread_running_at_all")
 def make_panel(qtbot, data=None, **kwargs) -> TrainingPanel:
     panel = TrainingPanel(**kwargs)
     qtbot.addWidget(panel)
-    if data is not None:
-        panel.set_training_data(data.subset(2000))
-        panel.set_test_data(data.subset(500))
-        panel.set_display_data(data.subset(300))
-    panel.hidden_edit.setText("32, 16")
-    panel.epochs_spin.setValue(2)
-    panel.batch_spin.setValue(100)
-    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    set_up_tiny_run(panel, data)
     panel.resize(420, 900)
     panel.show()
     return panel
