@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import torch
 
-from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path
+from vae_explorer.core.quickstart import quick_look
+from vae_explorer.core.resources import shipped_checkpoint_path
 
 
 def test_quick_look_codes_match_the_torch_encoder(tmp_path):
@@ -38,7 +39,8 @@ def test_quick_look_gives_up_quietly_on_a_bad_file(tmp_path):
 
 
 def test_quick_look_does_not_import_torch():
-    code = ("import sys; from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path; "
+    code = ("import sys; from vae_explorer.core.quickstart import quick_look; "
+            "from vae_explorer.core.resources import shipped_checkpoint_path; "
             "assert quick_look(shipped_checkpoint_path()) is not None; print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

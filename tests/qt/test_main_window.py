@@ -207,7 +207,8 @@ def test_vae_explorer_with_no_arguments_paints_the_shipped_map(tmp_path):
 
 
 def test_window_paints_a_quick_look_first_then_comes_alive(qtbot, shipped_session, settings):
-    from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path
+    from vae_explorer.core.quickstart import quick_look
+    from vae_explorer.core.resources import shipped_checkpoint_path
     from vae_explorer.qt.main_window import MainWindow
 
     quick = quick_look(shipped_checkpoint_path())

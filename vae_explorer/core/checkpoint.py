@@ -22,6 +22,7 @@ import torch
 from vae_explorer.core import config as cfg
 from vae_explorer.core.config import ModelConfig, TrainConfig
 from vae_explorer.core.model import VAE
+from vae_explorer.core.resources import shipped_checkpoint_path
 
 FORMAT_NAME = "vae-explorer-checkpoint"
 FORMAT_VERSION = 1
@@ -188,6 +189,4 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
 
 def default_checkpoint_path() -> Path:
     """The pretrained 2-D model shipped inside the package."""
-    from importlib import resources
-
-    return Path(str(resources.files("vae_explorer") / "resources" / "checkpoints" / "mnist-2d.safetensors"))
+    return shipped_checkpoint_path()

@@ -7,32 +7,26 @@ one tensor of labels, ready to live whole on the training device.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import os
-import struct
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from vae_explorer.core.idx import IdxFormatError, read_idx
+from vae_explorer.core.resources import bundled_mnist_folder
 
 DATA_ENV_VAR = "VAE_EXPLORER_DATA"
 RAW_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-# IDX type codes (the third byte of the magic number) that MNIST-family files use.
-_IDX_UBYTE = 0x08
 
 
 class DataUnavailableError(RuntimeError):
     """The data set is not on disk and could not be downloaded."""
-
-
-class IdxFormatError(ValueError):
-    """A file is not a well-formed IDX file."""
 
 
 @dataclass(frozen=True)
@@ -59,28 +53,6 @@ class ImageSet:
         )
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read an unsigned-byte IDX file (optionally gzipped) into a numpy array."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as exc:
-        raise IdxFormatError(f"cannot read {path}: {exc}") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _IDX_UBYTE:
-        raise IdxFormatError(f"{path} is not an unsigned-byte IDX file")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise IdxFormatError(f"{path} is truncated in its header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
-        raise IdxFormatError(f"{path} holds {len(raw) - header} bytes of data, expected {expected}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
-
-
 def image_set_from_arrays(
     images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, name: str, split: str
 ) -> ImageSet:
@@ -97,10 +69,9 @@ def image_set_from_arrays(
 
 def load_bundled_test_split() -> ImageSet:
     """The MNIST test split shipped inside the package, for the offline default."""
-    folder = resources.files("vae_explorer") / "resources" / "mnist"
-    with resources.as_file(folder) as path:
-        images = read_idx(path / "t10k-images-idx3-ubyte.gz")
-        labels = read_idx(path / "t10k-labels-idx1-ubyte.gz")
+    folder = bundled_mnist_folder()
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     return image_set_from_arrays(images, labels, "mnist", "test")
 
 

@@ -409,8 +409,9 @@ class MapStep:
 
 
 class _Adam:
-    """Adam for one tensor, by hand: importing torch.optim costs seconds on first use,
-    which would freeze the GUI the first time a user picks this method."""
+    """Adam for one tensor, by hand: building the first torch.optim optimizer in a
+    process imports torch._dynamo (about a second, holding the interpreter lock in
+    long stretches), which would freeze the GUI the first time a user picks this method."""
 
     def __init__(self, param: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
         self.param, self.lr, self.betas, self.eps = param, lr, betas, eps

@@ -10,15 +10,15 @@ later. Anything unexpected returns None and the app simply waits for torch.
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from vae_explorer.core.config import ModelConfig
+from vae_explorer.core.idx import read_idx
+from vae_explorer.core.resources import bundled_mnist_folder
 
 
 @dataclass(frozen=True)
@@ -39,24 +39,11 @@ class QuickLook:
         return probabilities.astype(np.float32).reshape(-1, *self.config.image_shape)
 
 
-def shipped_checkpoint_path() -> Path:
-    """Same file as checkpoint.default_checkpoint_path(), found without importing torch."""
-    return Path(str(resources.files("vae_explorer") / "resources" / "checkpoints" / "mnist-2d.safetensors"))
-
-
-def _read_idx_gz(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as handle:
-        raw = handle.read()
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def bundled_test_arrays() -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 784) float32 in [0, 1] and labels of the bundled MNIST test split."""
-    folder = Path(str(resources.files("vae_explorer") / "resources" / "mnist"))
-    images = _read_idx_gz(folder / "t10k-images-idx3-ubyte.gz")
-    labels = _read_idx_gz(folder / "t10k-labels-idx1-ubyte.gz")
+    folder = bundled_mnist_folder()
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     return images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255.0), labels.astype(np.int64)
 
 

@@ -128,7 +128,8 @@ def _preload_torch_modules() -> None:
 
 def _quick_window(checkpoint: str | None, data_dir: str | None):
     """A window in its loading state painted from numpy codes, or None when that is not possible."""
-    from vae_explorer.core.quickstart import quick_look, shipped_checkpoint_path
+    from vae_explorer.core.quickstart import quick_look
+    from vae_explorer.core.resources import shipped_checkpoint_path
     from vae_explorer.qt.main_window import MainWindow
 
     quick = quick_look(checkpoint or shipped_checkpoint_path())
