@@ -168,12 +168,16 @@ def test_describe_failure_suggests_the_cpu_after_gpu_out_of_memory():
     assert "the loss became inf at epoch 3, batch 7" in describe_failure(diverged, "cpu")
 
 
-def test_torch_thread_count_is_restored_after_a_run(request_factory):
+@pytest.mark.parametrize("outcome, changes", [("finished", {}), ("failed", {"learning_rate": 1e6})])
+def test_torch_thread_count_is_restored_after_a_run(request_factory, outcome, changes):
     before = torch.get_num_threads()
-    wanted = 2 if before == 1 else 1
+    wanted = 3  # differs from the run's 1 thread on any machine, so a leak shows
     try:
         torch.set_num_threads(wanted)
-        TrainingWorker(request_factory(epochs=1, num_threads=1)).run()
+        worker = TrainingWorker(request_factory(epochs=1, num_threads=1, **changes))
+        recorder = Recorder(worker)
+        worker.run()
+        assert recorder.last == outcome
         assert torch.get_num_threads() == wanted
     finally:
         torch.set_num_threads(before)

@@ -211,7 +211,7 @@ class TrainingWorker(QObject):
             signal.emit(*args)
 
     def run(self) -> None:
-        threads_before = torch.get_num_threads()
+        # Trainer.run() sets torch's thread count for the run and restores it itself.
         device = self.request.train_config.device
         try:
             device = str(resolve_device(device))
@@ -221,9 +221,6 @@ class TrainingWorker(QObject):
                 log.exception("training failed")
             self._send(self.failed, describe_failure(exc, device))
             return
-        finally:
-            # The trainer may have changed torch's global thread count; give it back.
-            torch.set_num_threads(threads_before)
         if checkpoint is None:
             self._send(self.cancelled)
         else:
