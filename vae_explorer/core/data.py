@@ -96,7 +96,7 @@ def expected_layout(root: Path) -> str:
     return "\n".join(f"  {root / 'MNIST' / 'raw' / name}" for name in names)
 
 
-def _find_raw_files(root: Path, split: str) -> list[Path] | None:
+def find_raw_files(root: Path, split: str) -> list[Path] | None:
     """The split's image and label files, plain or gzipped, or None if either is missing."""
     raw = root / "MNIST" / "raw"
     found = []
@@ -120,12 +120,12 @@ def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = T
     if split not in RAW_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root)
-    found = _find_raw_files(root, split)
+    found = find_raw_files(root, split)
     if found is None:
         if not download:
             raise DataUnavailableError(_missing_message(root, "downloading is switched off"))
         _download(root, split)
-        found = _find_raw_files(root, split)
+        found = find_raw_files(root, split)
         if found is None:
             raise DataUnavailableError(_missing_message(root, "the download left no files"))
     try:

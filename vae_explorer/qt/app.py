@@ -52,11 +52,10 @@ def _check_data_dir(data_dir: str | None, warnings: list[str]) -> str | None:
         return None
     from pathlib import Path
 
-    from vae_explorer.core.data import RAW_FILES, expected_layout
+    from vae_explorer.core.data import expected_layout, find_raw_files
 
     root = Path(data_dir).expanduser()
-    raw = root / "MNIST" / "raw"
-    if all((raw / n).exists() or (raw / f"{n}.gz").exists() for n in RAW_FILES["train"]):
+    if find_raw_files(root, "train") is not None:
         return str(root)
     warnings.append(f"MNIST is not in {root}, so the map shows the bundled test split only.\n"
                     f"Expected files:\n{expected_layout(root)}")
