@@ -484,13 +484,3 @@ def gradient_map_steps(
         z.grad = None
         (-values.sum()).backward()
         adam.step()
-
-
-def log_posterior_density(model: VAE, z: np.ndarray, image: np.ndarray, erased: np.ndarray) -> np.ndarray:
-    """log p(x_obs | z) + log p(z) (constants dropped) at points z (M, d)."""
-    with torch.no_grad():
-        zt = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.config.latent_dim)
-        x = _flat(model, image)
-        observed = torch.as_tensor(~np.asarray(erased, dtype=bool).reshape(1, -1), dtype=torch.float32)
-        values = observed_log_likelihood(model.decode(zt), x, observed, model) - 0.5 * zt.pow(2).sum(dim=1)
-    return values.numpy()

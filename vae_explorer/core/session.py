@@ -16,6 +16,7 @@ import torch
 
 from vae_explorer.core.checkpoint import Checkpoint
 from vae_explorer.core.data import ImageSet
+from vae_explorer.core.latent import sigma_from_logvar
 from vae_explorer.core.model import VAE
 
 
@@ -81,7 +82,7 @@ class ExplorerSession:
     def posterior(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of q(z|x) for data point index, from this session's model."""
         mu, logvar = self.encode(self.data.images[index : index + 1].numpy())
-        return mu[0], np.exp(0.5 * logvar[0])
+        return mu[0], sigma_from_logvar(logvar[0])
 
     def reconstruct(self, index: int) -> np.ndarray:
         """The decoded posterior mean of data point index, shape (H, W)."""

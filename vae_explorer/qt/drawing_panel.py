@@ -27,6 +27,7 @@ from vae_explorer.core.drawing import (
     nearest_in_latent,
     preprocess_drawing,
 )
+from vae_explorer.core import latent
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
 from vae_explorer.qt.pixel_tiles import PixelTile
@@ -242,7 +243,7 @@ class DrawingPanel(QWidget):
 
     def _show_encoding(self, session: ExplorerSession) -> None:
         mu, logvar = session.encode(self.prepared.image[None])
-        self.mu, self.sigma = mu[0], np.exp(0.5 * logvar[0])
+        self.mu, self.sigma = mu[0], latent.sigma_from_logvar(logvar[0])
         reconstruction = session.decode(self.mu[None])[0]
         self.input_tile.set_image(self.prepared.image, "preprocessed")
         self.reconstruction_tile.set_image(reconstruction, "decoded at the mean")

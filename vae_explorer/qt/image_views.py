@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+
+def to_uint8(array: np.ndarray, vmax: float = 1.0) -> np.ndarray:
+    """Values in [0, vmax] as bytes 0..255, rounded; NaN and out-of-range values are clipped."""
+    scaled = np.clip(np.nan_to_num(np.asarray(array, np.float32)) / max(vmax, 1e-12), 0.0, 1.0)
+    return (scaled * 255.0 + 0.5).astype(np.uint8)
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:
     """A grayscale QImage that owns a copy of array (H, W) in [0, 1]."""
-    pixels = np.ascontiguousarray(np.clip(np.asarray(array, np.float32), 0.0, 1.0) * 255.0 + 0.5, dtype=np.float32)
-    pixels = np.ascontiguousarray(pixels.astype(np.uint8))
+    pixels = np.ascontiguousarray(to_uint8(array))
     h, w = pixels.shape
     image = QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8)
     return image.copy()  # detach from the numpy buffer, which dies with this frame
@@ -118,7 +123,3 @@ class ImagePanel(QWidget):
     def set_image(self, array: np.ndarray | None, caption: str = "") -> None:
         self.canvas.set_array(array)
         self.caption.setText(caption)
-
-
-def pixmap_from_array(array: np.ndarray) -> QPixmap:
-    return QPixmap.fromImage(array_to_qimage(array))

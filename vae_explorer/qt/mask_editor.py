@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from vae_explorer.core import imputation as imp
-from vae_explorer.qt.pixel_tiles import gray_qimage
+from vae_explorer.qt.image_views import array_to_qimage
 
 
 class MaskEditor(QWidget):
@@ -114,7 +114,7 @@ class MaskEditor(QWidget):
         h, w = self.image_shape
         painter.setPen(QColor(70, 72, 80))
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        painter.drawImage(QRect(1, 1, w * s, h * s), gray_qimage(self.image))
+        painter.drawImage(QRect(1, 1, w * s, h * s), array_to_qimage(self.image))
         # Erased pixels: a translucent red wash with a hatch, so they read as "gone", not as black ink.
         mask = self.shown_mask
         painter.setPen(Qt.PenStyle.NoPen)

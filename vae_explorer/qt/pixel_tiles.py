@@ -14,6 +14,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from vae_explorer.qt.image_views import array_to_qimage, to_uint8
+
 _HEAT_LUT: np.ndarray | None = None
 
 
@@ -23,17 +25,6 @@ def heat_lut() -> np.ndarray:
     if _HEAT_LUT is None:
         _HEAT_LUT = np.asarray(pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False), np.uint8)[:, :3]
     return _HEAT_LUT
-
-
-def to_uint8(array: np.ndarray, vmax: float = 1.0) -> np.ndarray:
-    scaled = np.clip(np.nan_to_num(np.asarray(array, np.float32)) / max(vmax, 1e-12), 0.0, 1.0)
-    return (scaled * 255.0 + 0.5).astype(np.uint8)
-
-
-def gray_qimage(array: np.ndarray) -> QImage:
-    pixels = np.ascontiguousarray(to_uint8(array))
-    h, w = pixels.shape
-    return QImage(pixels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
 
 def rgb_qimage(rgb: np.ndarray) -> QImage:
@@ -77,7 +68,7 @@ class PixelTile(QWidget):
     def set_image(self, array: np.ndarray | None, caption: str = "") -> None:
         """Show a grayscale array in [0, 1] (None clears the tile)."""
         self.array = None if array is None else np.asarray(array, np.float32).copy()
-        self.canvas.set_qimage(None if array is None else gray_qimage(self.array))
+        self.canvas.set_qimage(None if array is None else array_to_qimage(self.array))
         self.caption.setText(caption)
 
     def set_heat(self, values: np.ndarray, vmax: float, caption: str = "",
