@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -103,3 +103,8 @@ def onednn_linear() -> Iterator[None]:
         return
     with _LinearToOneDnn():
         yield
+
+
+def fast_linear_for(device: torch.device) -> Callable[[], contextlib.AbstractContextManager]:
+    """The context to run a model's layers in on device: oneDNN on the CPU, torch's own elsewhere."""
+    return onednn_linear if device.type == "cpu" else contextlib.nullcontext

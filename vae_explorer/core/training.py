@@ -8,7 +8,6 @@ TrainingControl, so cancel and pause take effect within one batch.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from vae_explorer.core.config import TrainConfig
-from vae_explorer.core.cpu_linear import onednn_linear
+from vae_explorer.core.cpu_linear import fast_linear_for
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.devices import resolve_device
 from vae_explorer.core.losses import LossTerms, negative_elbo
@@ -108,7 +107,7 @@ def evaluate_elbo(
     was_training = model.training
     model.eval()
     recon = kl = 0.0
-    fast_linear = onednn_linear if device.type == "cpu" else contextlib.nullcontext
+    fast_linear = fast_linear_for(device)
     for start in range(0, len(data), batch_size):
         x = data.images[start : start + batch_size].to(device, non_blocking=True)
         with fast_linear():
@@ -126,7 +125,7 @@ def _params_finite(model: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def _make_adam(model: torch.nn.Module, lr: float, device: torch.device) -> torch.optim.Optimizer:
+def _make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
     # The fused kernel does the whole update in one pass; older torch lacks it on CPU.
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
@@ -152,12 +151,12 @@ class Trainer:
         # The whole split lives on the device; batches are index slices, no DataLoader.
         self.train_images = train_set.images.to(self.device)
         self.test_set = test_set.to(self.device) if test_set is not None else None
-        self.optimizer = _make_adam(self.model, config.learning_rate, self.device)
+        self.optimizer = _make_adam(self.model, config.learning_rate)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.history: list[EpochStats] = []
         # On the CPU the layers' products go to oneDNN, faster than MKL here
         # (see core/cpu_linear.py); elsewhere torch's own kernels are used.
-        self._fast_linear = onednn_linear if self.device.type == "cpu" else contextlib.nullcontext
+        self._fast_linear = fast_linear_for(self.device)
 
     @property
     def batches_per_epoch(self) -> int:
