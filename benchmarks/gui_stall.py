@@ -215,8 +215,7 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     parser.add_argument("--repeats", type=int, default=2, help="runs per scenario, interleaved")
     parser.add_argument("--form-seconds", type=float, default=0.5,
-                        help="before the first run: seconds the form is shown before Start (the panel "
-                        "imports torch._dynamo in the background meanwhile; a user reads the form for longer)")
+                        help="before the first run: seconds the form is shown before Start")
     parser.add_argument("--first-run-only", action="store_true", help="measure idle and the first run, then stop")
     args = parser.parse_args()
 
@@ -238,9 +237,9 @@ def main() -> int:
     recorder = TickRecorder()
     idle = summarise(measure_idle(app, recorder, args.idle_seconds))
     rows = [("idle, no training", "-", idle, 0.0, "")]
-    # The first run in a process imports torch's compiler stack (torch._dynamo, sympy:
-    # ~900 modules) on the first optimizer step. Measure that once, on a small set,
-    # so the scenarios below compare warm runs.
+    # The first run in a process pays one-off costs (oneDNN kernel generation for
+    # each new shape, first allocations). Measure it once, on a small set, so the
+    # scenarios below compare warm runs.
     gaps, seconds, _, worst = measure_training(
         app, args, thread_counts[0], True, None, display_set, display_set.subset(2000), args.form_seconds)
     rows.append((f"first run (2k imgs, form {args.form_seconds:g} s)", f"{thread_counts[0]}, nice",

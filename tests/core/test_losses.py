@@ -2,12 +2,15 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from vae_explorer.core.config import ModelConfig
 from vae_explorer.core.losses import (
+    bernoulli_nll_pixels,
     gaussian_log_density,
     iwae_log_likelihood,
     kl_to_standard_normal,
+    log_sigmoid,
     negative_elbo,
     reconstruction_nll,
 )
@@ -72,3 +75,25 @@ def test_iwae_bound_tightens_with_more_samples_and_sits_above_the_elbo():
         ll_50 = iwae_log_likelihood(model, x, k=50, generator=torch.Generator().manual_seed(3)).mean().item()
     assert ll_1 == pytest.approx(elbo, abs=2.0)  # k=1 is the ELBO itself, up to sampling noise
     assert ll_50 > ll_1
+
+
+def test_fast_bernoulli_terms_match_torch_values_and_gradients():
+    g = torch.Generator().manual_seed(0)
+    logits = (torch.randn(6, 784, generator=g) * 8).requires_grad_()
+    x = torch.rand(6, 784, generator=g).requires_grad_()
+    row_weights = torch.arange(1.0, 7.0)
+    config = ModelConfig()
+    ours = reconstruction_nll(logits, x, config)
+    (ours * row_weights).sum().backward()
+    ours_grads = logits.grad.clone(), x.grad.clone()
+    logits.grad = x.grad = None
+    theirs = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
+    (theirs * row_weights).sum().backward()
+    torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(ours_grads[0], logits.grad)
+    torch.testing.assert_close(ours_grads[1], x.grad)
+    big = torch.tensor([-40.0, -17.0, 0.0, 17.0, 40.0], dtype=torch.float64)
+    assert torch.allclose(log_sigmoid(big), F.logsigmoid(big), atol=1e-7)
+    pixels = bernoulli_nll_pixels(big, torch.tensor(0.25, dtype=torch.float64))  # broadcasts
+    assert torch.allclose(pixels, F.binary_cross_entropy_with_logits(big, torch.full_like(big, 0.25),
+                                                                     reduction="none"), atol=1e-7)

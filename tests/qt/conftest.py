@@ -11,10 +11,6 @@ from PySide6.QtCore import QSettings, QThread, QThreadPool
 
 from tests.qt.qthreads import running_qthreads_anywhere
 
-# The app imports this on a background thread when the training form first shows
-# (qt/import_warmup.py); importing it here keeps that thread from outliving a test.
-import torch._dynamo  # noqa: E402,F401
-
 THREAD_GRACE_S = 1.0  # a thread told to stop may take one last step; any longer is a leak
 
 _started_qthreads: "weakref.WeakSet[QThread]" = weakref.WeakSet()

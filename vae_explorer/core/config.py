@@ -72,8 +72,10 @@ class TrainConfig:
     num_threads: int = 0
     # Dataset name, recorded in checkpoints for the variants to come.
     dataset: str = "mnist"
-    # Images per forward pass when evaluating on the test split.
-    eval_batch_size: int = 10000
+    # Images per forward pass when evaluating on the test split. A thousand
+    # keeps the activations in cache: the 10,000-image pass took 86 ms and
+    # this one 51 ms on the 2-core dev box (784-400-20).
+    eval_batch_size: int = 1000
 
     def __post_init__(self) -> None:
         if self.epochs <= 0 or self.batch_size <= 0 or self.eval_batch_size <= 0:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from vae_explorer.core.adam import Adam
+from vae_explorer.core.losses import bernoulli_nll_pixels, log_sigmoid
 from vae_explorer.core.model import VAE
 
 IMAGE_SHAPE = (28, 28)
@@ -111,7 +112,7 @@ def observed_log_likelihood(
     """
     logits, x = torch.broadcast_tensors(logits, x)
     if model.config.likelihood == "bernoulli":
-        per_pixel = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        per_pixel = -bernoulli_nll_pixels(logits, x)
     else:
         per_pixel = -0.5 * (torch.sigmoid(logits) - x).pow(2) / model.config.gaussian_std**2
     return (per_pixel * observed).sum(dim=-1)
@@ -255,8 +256,8 @@ class LatentGrid:
             logits = self.model.decode(self.z[start:stop].to(_device(self.model))).cpu()
             self.probs[start:stop] = torch.sigmoid(logits)
             if self.log_p.numel():
-                self.log_p[start:stop] = F.logsigmoid(logits)
-                self.log_1mp[start:stop] = F.logsigmoid(-logits)
+                self.log_p[start:stop] = log_sigmoid(logits)
+                self.log_1mp[start:stop] = log_sigmoid(-logits)
             self._decoded = stop
         return self._decoded / self.z.shape[0]
 
@@ -408,29 +409,6 @@ class MapStep:
     starts: np.ndarray  # (S, latent_dim) where every start currently is
 
 
-class _Adam:
-    """Adam for one tensor, by hand: building the first torch.optim optimizer in a
-    process imports torch._dynamo (about a second, holding the interpreter lock in
-    long stretches), which would freeze the GUI the first time a user picks this method."""
-
-    def __init__(self, param: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
-        self.param, self.lr, self.betas, self.eps = param, lr, betas, eps
-        self.m = torch.zeros_like(param)
-        self.v = torch.zeros_like(param)
-        self.t = 0
-
-    @torch.no_grad()
-    def step(self) -> None:
-        b1, b2 = self.betas
-        self.t += 1
-        grad = self.param.grad
-        self.m.mul_(b1).add_(grad, alpha=1 - b1)
-        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        m_hat = self.m / (1 - b1**self.t)
-        v_hat = self.v / (1 - b2**self.t)
-        self.param.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
-
-
 def gradient_map_steps(
     model: VAE,
     image: np.ndarray,
@@ -455,7 +433,7 @@ def gradient_map_steps(
         mu, _ = model.encode(x * observed)
     others = torch.randn((max(starts - 1, 0), model.config.latent_dim), generator=generator).to(device)
     z = torch.cat([mu, others]).clone().requires_grad_(True)
-    adam = _Adam(z, learning_rate)
+    adam = Adam([z], lr=learning_rate)
     erased_t = torch.as_tensor(np.asarray(erased, dtype=bool).reshape(1, -1), device=device)
 
     def objective() -> torch.Tensor:

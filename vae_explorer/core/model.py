@@ -6,12 +6,13 @@ import torch
 from torch import nn
 
 from vae_explorer.core.config import ModelConfig
+from vae_explorer.core.cpu_linear import Linear
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width_in, width_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        layers += [Linear(width_in, width_out), nn.ReLU()]
     return nn.Sequential(*layers)
 
 
@@ -29,11 +30,11 @@ class VAE(nn.Module):
         hidden = list(config.hidden_sizes)
         self.encoder = _mlp([config.input_dim, *hidden])
         last = hidden[-1] if hidden else config.input_dim
-        self.to_mu = nn.Linear(last, config.latent_dim)
+        self.to_mu = Linear(last, config.latent_dim)
         # Predicting log sigma^2 keeps the variance positive without a constraint.
-        self.to_logvar = nn.Linear(last, config.latent_dim)
+        self.to_logvar = Linear(last, config.latent_dim)
         self.decoder = _mlp([config.latent_dim, *reversed(hidden)])
-        self.to_logits = nn.Linear(hidden[0] if hidden else config.latent_dim, config.input_dim)
+        self.to_logits = Linear(hidden[0] if hidden else config.latent_dim, config.input_dim)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x.reshape(x.shape[0], -1))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vae_explorer.core.adam import Adam
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.cpu_linear import fast_linear_for
 from vae_explorer.core.data import ImageSet
@@ -98,7 +99,7 @@ def evaluate_elbo(
     model: VAE,
     data: ImageSet,
     beta: float = 1.0,
-    batch_size: int = 10000,
+    batch_size: int = 1000,
     seed: int = 0,
 ) -> LossTerms:
     """Mean negative ELBO per image over a split, one posterior sample per image."""
@@ -125,14 +126,6 @@ def _params_finite(model: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
-def _make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
-    # The fused kernel does the whole update in one pass; older torch lacks it on CPU.
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-
-
 class Trainer:
     """Trains a VAE on a tensor-resident split with Adam; see the module docstring."""
 
@@ -151,7 +144,7 @@ class Trainer:
         # The whole split lives on the device; batches are index slices, no DataLoader.
         self.train_images = train_set.images.to(self.device)
         self.test_set = test_set.to(self.device) if test_set is not None else None
-        self.optimizer = _make_adam(self.model, config.learning_rate)
+        self.optimizer = Adam(self.model.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.history: list[EpochStats] = []
         # On the CPU the layers' products go to oneDNN, faster than MKL here
@@ -213,7 +206,7 @@ class Trainer:
                         "training stopped and the last finite weights were kept. "
                         "Try a smaller learning rate."
                     )
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 recon_total += recon_sum
@@ -244,8 +237,7 @@ class Trainer:
         cfg = self.config
         if cfg.lr_schedule == "cosine":
             lr = 0.5 * cfg.learning_rate * (1 + math.cos(math.pi * epochs_done / cfg.epochs))
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            self.optimizer.lr = lr
 
     def _recover(self, last_good: dict[str, torch.Tensor]) -> None:
         if not _params_finite(self.model):

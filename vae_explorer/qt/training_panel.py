@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
 from vae_explorer.core.config import ConfigError, ModelConfig, TrainConfig
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.devices import available_devices
-from vae_explorer.qt.import_warmup import warm_up_in_background
 from vae_explorer.qt.loss_curves import LossCurves
 from vae_explorer.qt.scrolling import fill_with_scrolling
 from vae_explorer.qt.training_worker import (
@@ -253,16 +252,8 @@ class TrainingPanel(QWidget):
             self.pause_button.setEnabled(False)
             self.status_label.setText("Cancelling…")
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        if not hasattr(self, "_warmup"):  # first time the form is on screen
-            self._warmup = warm_up_in_background()
-
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel any run and join its thread (for closeEvent). True if no thread is left."""
-        warmup = getattr(self, "_warmup", None)
-        if warmup is not None:
-            warmup.join(timeout_ms / 1000)  # never leave an import half done at exit
         thread = self._thread
         if thread is None:
             return True
