@@ -21,7 +21,8 @@ class LossTerms:
     kl: float
 
 
-def _bce_pixels(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def bernoulli_nll_untracked(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """bernoulli_nll_pixels without autograd: for code that writes its own backward."""
     # max(l, 0) - x*l + log(1 + exp(-|l|)) in a buffer of its own, updated in place.
     out = torch.exp(-logits.abs())
     out.add_(1.0).log_()
@@ -40,7 +41,7 @@ class _BernoulliNLL(torch.autograd.Function):
     def forward(ctx, logits: torch.Tensor, x: torch.Tensor, per_row: bool) -> torch.Tensor:
         ctx.save_for_backward(logits, x)
         ctx.per_row = per_row
-        out = _bce_pixels(logits, x)
+        out = bernoulli_nll_untracked(logits, x)
         return out.sum(dim=-1) if per_row else out
 
     @staticmethod

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import torch
 
 from vae_explorer.core.adam import Adam
+from vae_explorer.core.allocation import keep_freed_memory
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.cpu_linear import fast_linear_for
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.devices import resolve_device
 from vae_explorer.core.losses import LossTerms, negative_elbo
+from vae_explorer.core.manual_step import ManualStep, supports
 from vae_explorer.core.model import VAE
 
 
@@ -147,9 +149,13 @@ class Trainer:
         self.optimizer = Adam(self.model.parameters(), lr=config.learning_rate)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         self.history: list[EpochStats] = []
-        # On the CPU the layers' products go to oneDNN, faster than MKL here
-        # (see core/cpu_linear.py); elsewhere torch's own kernels are used.
+        # On the CPU the MLP VAE's gradients are written out (core/manual_step.py)
+        # and the products go to oneDNN (core/cpu_linear.py); elsewhere, and for
+        # models manual_step does not know, autograd and torch's kernels do it.
         self._fast_linear = fast_linear_for(self.device)
+        self._manual_step = (
+            ManualStep(self.model, config.beta) if supports(self.model, self.device) else None
+        )
 
     @property
     def batches_per_epoch(self) -> int:
@@ -159,6 +165,7 @@ class Trainer:
         # Set here, not in __init__: OpenMP thread counts belong to the thread
         # that trains (a GUI worker may build the Trainer on another thread),
         # and the caller gets its own setting back when training ends.
+        keep_freed_memory()  # no fresh pages every step (see core/allocation.py)
         threads_before = torch.get_num_threads()
         if self.device.type == "cpu":
             torch.set_num_threads(self.config.num_threads or DEFAULT_CPU_THREADS)
@@ -188,17 +195,12 @@ class Trainer:
                     return
                 rows = order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]
                 x = images.index_select(0, rows)  # a plain gather, cheaper than images[rows]
-                with self._fast_linear():
-                    logits, mu, logvar = model(x, self.generator)
-                total, recon, kl = negative_elbo(logits, x, mu, logvar, model.config, cfg.beta)
+                optimizer.zero_grad()
+                if self._manual_step is not None:
+                    loss_value, recon_sum, kl_sum = self._manual_step(x, self.generator)
+                else:
+                    loss_value, recon_sum, kl_sum = self._autograd_step(x)
                 size = x.shape[0]
-                loss = total / size
-                # The per-batch stats need these numbers anyway: read them in one
-                # transfer (one sync on a GPU) and test finiteness in Python
-                # rather than with extra tensor ops per batch.
-                loss_value, recon_sum, kl_sum = torch.stack(
-                    [loss.detach(), recon.detach(), kl.detach()]
-                ).tolist()
                 if not math.isfinite(loss_value):
                     self._recover(last_good)
                     raise TrainingDiverged(
@@ -206,8 +208,6 @@ class Trainer:
                         "training stopped and the last finite weights were kept. "
                         "Try a smaller learning rate."
                     )
-                optimizer.zero_grad()
-                loss.backward()
                 optimizer.step()
                 recon_total += recon_sum
                 kl_total += kl_sum
@@ -232,6 +232,20 @@ class Trainer:
             )
             self.history.append(stats)
             yield stats
+
+    def _autograd_step(self, x: torch.Tensor) -> tuple[float, float, float]:
+        """Loss per image, reconstruction and KL summed; gradients left in .grad."""
+        model = self.model
+        with self._fast_linear():
+            logits, mu, logvar = model(x, self.generator)
+        total, recon, kl = negative_elbo(logits, x, mu, logvar, model.config, self.config.beta)
+        loss = total / x.shape[0]
+        # The per-batch stats need these numbers anyway: read them in one
+        # transfer (one sync on a GPU) and test finiteness in Python.
+        values = torch.stack([loss.detach(), recon.detach(), kl.detach()]).tolist()
+        if math.isfinite(values[0]):
+            loss.backward()
+        return values[0], values[1], values[2]
 
     def _schedule_learning_rate(self, epochs_done: int) -> None:
         cfg = self.config
