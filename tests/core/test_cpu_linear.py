@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vae_explorer.core.cpu_linear import Linear, linear, onednn_linear, onednn_linear_available
+from vae_explorer.core.cpu_linear import (
+    Linear,
+    linear,
+    onednn_linear,
+    onednn_linear_available,
+)
 
 needs_onednn = pytest.mark.skipif(not onednn_linear_available(), reason="no oneDNN linear op in this torch")
 

@@ -85,7 +85,9 @@ def test_start_trains_updates_curves_and_delivers_a_checkpoint(qtbot, panel):
     checkpoint = finished.args[0]
     assert checkpoint.train_config == panel.train_config()
     assert checkpoint.model.config.hidden_sizes == (32, 16)
-    assert checkpoint.metrics["test_loss"] == pytest.approx(snapshots[-1].stats.test.total)
+    assert checkpoint.metrics["epochs_completed"] == len(snapshots)
+    assert checkpoint.metrics["train_loss"] == pytest.approx(snapshots[-1].stats.train.total)
+    assert "after 2 epoch(s)" in panel.status_label.text()  # read back from the metrics
     initial = build_model(checkpoint.model.config, seed=0).state_dict()
     trained = checkpoint.model.state_dict()
     assert all(not torch.equal(initial[k], trained[k]) for k in initial)

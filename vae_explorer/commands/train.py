@@ -6,11 +6,10 @@ import argparse
 import datetime as dt
 import platform
 import shlex
-import time
 from pathlib import Path
 
-from vae_explorer.commands.report import describe_model, fail
 from vae_explorer.cli import EXIT_FAILED, EXIT_USAGE
+from vae_explorer.commands.report import describe_model, fail
 
 
 def _partial_path(output: Path) -> Path:
@@ -24,12 +23,20 @@ def run_train(args: argparse.Namespace) -> int:
     from vae_explorer import __version__
     from vae_explorer.core.checkpoint import Checkpoint, save_checkpoint
     from vae_explorer.core.config import ConfigError, ModelConfig, TrainConfig
-    from vae_explorer.core.data import DataUnavailableError, load_mnist, resolve_data_dir
+    from vae_explorer.core.data import (
+        DataUnavailableError,
+        load_mnist,
+        resolve_data_dir,
+    )
     from vae_explorer.core.devices import DeviceUnavailableError
     from vae_explorer.core.losses import iwae_log_likelihood
     from vae_explorer.core.model import build_model
     from vae_explorer.core.training import (
-        BatchStats, Trainer, TrainingControl, TrainingDiverged, evaluate_elbo,
+        BatchStats,
+        Trainer,
+        TrainingControl,
+        TrainingDiverged,
+        summary_metrics,
     )
 
     output = Path(args.output)
@@ -67,7 +74,6 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"Training {describe_model(model_config)} on {len(train_set)} images "
           f"({trainer.device}, seed {args.seed}, {args.epochs} epochs)")
 
-    started = time.perf_counter()
     failure = None
     total_batches = args.epochs * trainer.batches_per_epoch
     with tqdm(total=total_batches, unit="batch", dynamic_ncols=True, mininterval=0.5) as bar:
@@ -96,17 +102,7 @@ def run_train(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
     model.eval()
-    # The recorded figure is computed exactly as tests and `evaluate` recompute it.
-    test_terms = evaluate_elbo(model, test_set, beta=1.0, seed=0)
-    metrics = {
-        "test_loss": test_terms.total,
-        "test_reconstruction": test_terms.reconstruction,
-        "test_kl": test_terms.kl,
-        "train_loss": trainer.history[-1].train.total,
-        "epochs_completed": epochs_done,
-        "train_seconds": round(time.perf_counter() - started, 1),
-        "evaluation": "negative ELBO, nats per image, MNIST test split (10,000), one z sample, seed 0",
-    }
+    metrics = summary_metrics(trainer)  # the test figure as `evaluate` and the tests recompute it
     if args.iwae_k and not failure:
         with torch.no_grad():
             generator = torch.Generator(device=trainer.device).manual_seed(0)
@@ -126,8 +122,8 @@ def run_train(args: argparse.Namespace) -> int:
     save_checkpoint(
         Checkpoint(model, train_config, metrics, train_set.name, provenance), target
     )
-    summary = (f"test negative ELBO {test_terms.total:.2f} nats/image "
-               f"(reconstruction {test_terms.reconstruction:.2f} + KL {test_terms.kl:.2f})")
+    summary = (f"test negative ELBO {metrics['test_loss']:.2f} nats/image "
+               f"(reconstruction {metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f})")
     if "test_iwae_log_likelihood" in metrics:
         summary += f"; IWAE log p(x) >= {metrics['test_iwae_log_likelihood']:.2f} (k={args.iwae_k})"
     if failure:

@@ -26,7 +26,6 @@ from vae_explorer.core.losses import LossTerms, negative_elbo
 from vae_explorer.core.manual_step import ManualStep, supports
 from vae_explorer.core.model import VAE
 
-
 # Intra-op CPU threads when TrainConfig.num_threads is 0. Our layers are small
 # (a 128x784x400 matmul is under a millisecond), so a second thread gains
 # little, while on a busy machine every op waits for a descheduled OpenMP
@@ -256,3 +255,35 @@ class Trainer:
     def _recover(self, last_good: dict[str, torch.Tensor]) -> None:
         if not _params_finite(self.model):
             self.model.load_state_dict(last_good)
+
+
+def summary_metrics(trainer: Trainer) -> dict[str, float | int | str]:
+    """The figures a checkpoint records, computed the same way whoever trained it.
+
+    The test figure is the plain negative ELBO (beta 1, noise seed 0), as
+    `vae-explorer evaluate` and the tests recompute it, whatever beta and seed
+    the run used; the per-epoch figures in trainer.history use the run's own.
+    """
+    if not trainer.history:
+        raise ValueError("no epoch has finished yet")
+    last = trainer.history[-1]
+    metrics: dict[str, float | int | str] = {
+        "epochs_completed": len(trainer.history),
+        "train_loss": last.train.total,
+        "train_reconstruction": last.train.reconstruction,
+        "train_kl": last.train.kl,
+        "train_seconds": round(last.elapsed, 1),
+    }
+    test_set = trainer.test_set
+    if test_set is not None:
+        terms = evaluate_elbo(trainer.model, test_set, beta=1.0, seed=0)
+        metrics.update(
+            test_loss=terms.total,
+            test_reconstruction=terms.reconstruction,
+            test_kl=terms.kl,
+            evaluation=(
+                f"negative ELBO, nats per image, {test_set.name} {test_set.split} split "
+                f"({len(test_set):,}), one z sample, seed 0"
+            ),
+        )
+    return metrics

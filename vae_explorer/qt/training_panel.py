@@ -321,7 +321,7 @@ class TrainingPanel(QWidget):
         self._release_thread()
         test = checkpoint.metrics.get("test_loss")
         tail = f"; test loss {test:.1f} nats/image" if test is not None else ""
-        self._set_idle(f"Training finished after {checkpoint.metrics.get('epochs')} epoch(s){tail}.")
+        self._set_idle(f"Training finished after {checkpoint.metrics.get('epochs_completed')} epoch(s){tail}.")
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.trainingFinished.emit(checkpoint)
 

@@ -41,6 +41,7 @@ from vae_explorer.core.training import (
     Trainer,
     TrainingControl,
     TrainingDiverged,
+    summary_metrics,
 )
 
 log = logging.getLogger(__name__)
@@ -286,18 +287,7 @@ class TrainingWorker(QObject):
 
     def _checkpoint(self, trainer: Trainer, train_images: int, device: str) -> Checkpoint:
         final = trainer.history[-1]
-        metrics: dict[str, float | int] = {
-            "epochs": final.epoch,
-            "train_loss": final.train.total,
-            "train_reconstruction": final.train.reconstruction,
-            "train_kl": final.train.kl,
-        }
-        if final.test is not None:
-            metrics.update(
-                test_loss=final.test.total,
-                test_reconstruction=final.test.reconstruction,
-                test_kl=final.test.kl,
-            )
+        metrics = summary_metrics(trainer)
         provenance = {
             "source": "vae-explorer app (training panel)",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
