@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from vae_explorer.core.config import ModelConfig
+from vae_explorer.core.cpu_linear import onednn_matmul_t
 from vae_explorer.core.losses import negative_elbo
 from vae_explorer.core.manual_step import ManualStep, supports
 from vae_explorer.core.model import build_model
@@ -58,3 +59,19 @@ def test_other_models_and_devices_are_left_to_autograd():
     assert not supports(model.double(), torch.device("cpu"))
     with pytest.raises(ValueError):
         ManualStep(model, 1.0)  # the double-precision model
+
+
+def test_without_onednn_the_same_step_runs_on_torch_kernels(monkeypatch):
+    monkeypatch.setattr("vae_explorer.core.manual_step.onednn_linear_available", lambda: False)
+    config = ModelConfig(hidden_sizes=(32,), latent_dim=2)
+    model = build_model(config, seed=1)
+    x = _batch(config)
+    expected = _autograd_step(model, x, 1.0, seed=7)
+    expected_grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    step = ManualStep(model, 1.0)
+    assert step.matmul_t is not onednn_matmul_t  # the torch fallbacks were chosen
+    assert step(x, torch.Generator().manual_seed(7)) == pytest.approx(expected, rel=1e-5)
+    for name, p in model.named_parameters():
+        tolerance = 1e-5 * float(expected_grads[name].abs().max())
+        torch.testing.assert_close(p.grad, expected_grads[name], rtol=1e-4, atol=tolerance, msg=name)

@@ -38,7 +38,12 @@ def _onednn_op():
     return torch.ops.mkldnn._linear_pointwise.default
 
 
-def _matmul_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def onednn_affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """x @ weight.T + bias through oneDNN, no autograd (see onednn_linear_available)."""
+    return _onednn_op()(x, weight, bias, "none", [], "")
+
+
+def onednn_matmul_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a @ b.T through oneDNN, for 2-D a and b.
 
     Transposed views go in as they are: oneDNN reads the strides, which
@@ -55,16 +60,16 @@ class _OneDnnLinear(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        return _onednn_op()(x, weight, bias, "none", [], "")
+        return onednn_affine(x, weight, bias)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:  # not needed for the first layer: saves a product
-            grad_x = _matmul_t(grad, weight.t())  # grad @ W
+            grad_x = onednn_matmul_t(grad, weight.t())  # grad @ W
         if ctx.needs_input_grad[1]:
-            grad_weight = _matmul_t(grad.t(), x.t())  # grad.T @ x
+            grad_weight = onednn_matmul_t(grad.t(), x.t())  # grad.T @ x
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad.sum(0)
         return grad_x, grad_weight, grad_bias

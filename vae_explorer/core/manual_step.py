@@ -30,7 +30,7 @@ import math
 import torch
 from torch import nn
 
-from vae_explorer.core.cpu_linear import onednn_linear_available
+from vae_explorer.core.cpu_linear import onednn_affine, onednn_linear_available, onednn_matmul_t
 from vae_explorer.core.losses import LOG_2PI, bernoulli_nll_untracked
 from vae_explorer.core.model import VAE
 
@@ -61,13 +61,8 @@ def supports(model: nn.Module, device: torch.device) -> bool:
     )
 
 
-def _matmul_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """a @ b.T"""
-    return torch.ops.mkldnn._linear_pointwise.default(a, b, None, "none", [], "")
-
-
 def _affine(x: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
-    return torch.ops.mkldnn._linear_pointwise.default(x, layer.weight, layer.bias, "none", [], "")
+    return onednn_affine(x, layer.weight, layer.bias)
 
 
 class ManualStep:
@@ -80,7 +75,7 @@ class ManualStep:
         self.encoder = _linear_layers(model.encoder)
         self.decoder = [*_linear_layers(model.decoder), model.to_logits]
         if onednn_linear_available():
-            self.affine, self.matmul_t = _affine, _matmul_t
+            self.affine, self.matmul_t = _affine, onednn_matmul_t
         else:  # same maths through torch's own kernels
             self.affine = lambda x, layer: torch.addmm(layer.bias, x, layer.weight.t())
             self.matmul_t = lambda a, b: a @ b.t()
