@@ -233,9 +233,10 @@ def _one_run(kind: str, args: argparse.Namespace) -> dict:
     ]
     if args.limit:
         command += ["--limit", str(args.limit)]
+    # Always passed: the child's own default for --threads is ours (all cores),
+    # and 0 must reach it as 0 (the Trainer's default) or torch's default.
     threads = args.threads if kind == "ours" else args.reference_threads
-    if threads:
-        command += ["--threads", str(threads)]
+    command += ["--threads", str(threads)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"the {kind} run failed:\n{done.stderr.strip()}")
