@@ -78,6 +78,44 @@ def _classic_model_and_loss():
     return ClassicVAE, elbo_loss
 
 
+def _time_classic_epochs(epochs: int, train_batches, test_batches, test_count: int) -> dict:
+    """Train and test the classic model for `epochs`, the classic way, timing each epoch.
+
+    train_batches() and test_batches() return fresh iterables of image batches
+    (the data source is all that differs between the reference and the plain loop).
+    """
+    import torch
+
+    ClassicVAE, elbo_loss = _classic_model_and_loss()
+    model = ClassicVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train_seconds, total_seconds, test_loss = [], [], float("nan")
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        train_loss = 0.0
+        for images in train_batches():
+            optimizer.zero_grad()
+            probs, mu, logvar = model(images)
+            loss = elbo_loss(probs, images, mu, logvar)
+            loss.backward()
+            train_loss += loss.item()  # the classic loop keeps a running sum for its log lines
+            optimizer.step()
+        trained = time.perf_counter()
+
+        model.eval()
+        summed = 0.0
+        with torch.no_grad():
+            for images in test_batches():
+                probs, mu, logvar = model(images)
+                summed += elbo_loss(probs, images, mu, logvar).item()
+        test_loss = summed / test_count  # nats per image, the classic way
+        done = time.perf_counter()
+        train_seconds.append(trained - start)
+        total_seconds.append(done - start)
+    return {"train_seconds": train_seconds, "total_seconds": total_seconds, "test_loss": test_loss}
+
+
 def run_reference(
     data_dir: str, epochs: int, seed: int, limit: int | None, threads: int = 0
 ) -> dict:
@@ -85,7 +123,6 @@ def run_reference(
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
-    ClassicVAE, elbo_loss = _classic_model_and_loss()
     if threads:  # not the classic default; only for an equal-threads comparison
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -98,33 +135,12 @@ def run_reference(
     train_loader = DataLoader(train_data, batch_size=128, shuffle=True)
     test_loader = DataLoader(test_data, batch_size=128, shuffle=False)
 
-    model = ClassicVAE()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    train_seconds, total_seconds, test_loss = [], [], float("nan")
-    for _ in range(epochs):
-        start = time.perf_counter()
-        model.train()
-        train_loss = 0.0
-        for images, _labels in train_loader:
-            optimizer.zero_grad()
-            probs, mu, logvar = model(images)
-            loss = elbo_loss(probs, images, mu, logvar)
-            loss.backward()
-            train_loss += loss.item()  # the classic loop keeps a running sum for its log lines
-            optimizer.step()
-        trained = time.perf_counter()
-
-        model.eval()
-        summed = 0.0
-        with torch.no_grad():
-            for images, _labels in test_loader:
-                probs, mu, logvar = model(images)
-                summed += elbo_loss(probs, images, mu, logvar).item()
-        test_loss = summed / len(test_data)  # nats per image, the classic way
-        done = time.perf_counter()
-        train_seconds.append(trained - start)
-        total_seconds.append(done - start)
-    return {"train_seconds": train_seconds, "total_seconds": total_seconds, "test_loss": test_loss}
+    return _time_classic_epochs(
+        epochs,
+        lambda: (images for images, _labels in train_loader),
+        lambda: (images for images, _labels in test_loader),
+        len(test_data),
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -141,7 +157,6 @@ def run_plain(data_dir: str, epochs: int, seed: int, limit: int | None, threads:
 
     from vae_explorer.core.data import load_mnist
 
-    ClassicVAE, elbo_loss = _classic_model_and_loss()
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -151,33 +166,15 @@ def run_plain(data_dir: str, epochs: int, seed: int, limit: int | None, threads:
         train, test = train.subset(limit), test.subset(limit)
     train_x = train.images.reshape(len(train), 784)
     test_x = test.images.reshape(len(test), 784)
-    model = ClassicVAE()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    train_seconds, total_seconds, test_loss = [], [], float("nan")
-    for _ in range(epochs):
-        start = time.perf_counter()
-        model.train()
+
+    def train_batches():
         order = torch.randperm(len(train_x))
-        for first in range(0, len(train_x), 128):
-            images = train_x[order[first : first + 128]]
-            optimizer.zero_grad()
-            probs, mu, logvar = model(images)
-            loss = elbo_loss(probs, images, mu, logvar)
-            loss.backward()
-            optimizer.step()
-        trained = time.perf_counter()
-        model.eval()
-        summed = 0.0
-        with torch.no_grad():
-            for first in range(0, len(test_x), 1000):
-                images = test_x[first : first + 1000]
-                probs, mu, logvar = model(images)
-                summed += elbo_loss(probs, images, mu, logvar).item()
-        test_loss = summed / len(test_x)
-        done = time.perf_counter()
-        train_seconds.append(trained - start)
-        total_seconds.append(done - start)
-    return {"train_seconds": train_seconds, "total_seconds": total_seconds, "test_loss": test_loss}
+        return (train_x[order[first : first + 128]] for first in range(0, len(train_x), 128))
+
+    def test_batches():
+        return (test_x[first : first + 1000] for first in range(0, len(test_x), 1000))
+
+    return _time_classic_epochs(epochs, train_batches, test_batches, len(test_x))
 
 
 # --------------------------------------------------------------------------- #
