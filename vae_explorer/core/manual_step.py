@@ -30,7 +30,11 @@ import math
 import torch
 from torch import nn
 
-from vae_explorer.core.cpu_linear import onednn_affine, onednn_linear_available, onednn_matmul_t
+from vae_explorer.core.cpu_linear import (
+    onednn_affine,
+    onednn_linear_available,
+    onednn_matmul_t,
+)
 from vae_explorer.core.losses import LOG_2PI, bernoulli_nll_untracked
 from vae_explorer.core.model import VAE
 
