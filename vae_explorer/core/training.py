@@ -26,9 +26,9 @@ from vae_explorer.core.losses import LossTerms, negative_elbo
 from vae_explorer.core.manual_step import ManualStep, supports
 from vae_explorer.core.model import VAE
 
-# Intra-op CPU threads when TrainConfig.num_threads is 0. Our layers are small
-# (a 128x784x400 matmul is under a millisecond), so a second thread gains
-# little, while on a busy machine every op waits for a descheduled OpenMP
+# Intra-op CPU threads when TrainConfig.num_threads is 0. Our layers are small:
+# on an idle 2-core box a second thread takes a 784-400-20 step from about
+# 3.5 to 2.2 ms, while on a busy machine every op waits for a descheduled OpenMP
 # thread: on the shared 2-core box, 2 threads made an epoch of the 784-400-20
 # model 5.8x slower than 1 (54 s against 9.3 s), and 1.6x to 8x slower even
 # with a single other busy process. Set TrainConfig.num_threads for more.
@@ -100,7 +100,7 @@ def evaluate_elbo(
     model: VAE,
     data: ImageSet,
     beta: float = 1.0,
-    batch_size: int = 1000,
+    batch_size: int = TrainConfig.eval_batch_size,
     seed: int = 0,
 ) -> LossTerms:
     """Mean negative ELBO per image over a split, one posterior sample per image."""
