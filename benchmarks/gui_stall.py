@@ -5,8 +5,8 @@ loaded by the worker from --data-dir or $VAE_EXPLORER_DATA) in an offscreen
 QApplication. A 5 ms timer on the GUI thread records the gap between its
 ticks; a gap much longer than 5 ms is time the window could not react.
 
-Scenarios: the panel's default of one torch thread (leaving the other core to
-the GUI) against torch's default thread count, both with the training thread
+Scenarios: the panel's default of one torch thread (core/training/threads.py)
+against torch's default thread count (one per core), both with the training thread
 at a lower OS priority (the panel's default); one thread at normal priority;
 and the same again while a scatter plot like the latent map (one item per
 digit) is panned and repainted 10 times a second on the GUI thread and
@@ -162,7 +162,8 @@ def measure_training(
     panel.hidden_edit.setText(args.hidden)
     panel.epochs_spin.setValue(args.epochs)
     panel.batch_spin.setValue(args.batch_size)
-    panel.threads_spin.setValue(threads)
+    # The panel's 0 means its own one-thread default, so torch's default is asked for by count.
+    panel.threads_spin.setValue(threads or args.torch_default_threads)
     panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
     panel.show()
     wait_for(app, form_seconds)  # the form is on screen, and read, before the user clicks Start
@@ -182,7 +183,7 @@ def measure_training(
     panel.trainingProgress.connect(on_progress)
     panel.epochSnapshot.connect(lambda snap: recorder.mark(f"epoch {snap.stats.epoch} snapshot"))
     if scatter is not None:
-        panel.epochSnapshot.connect(lambda snap: scatter.set_points(snap.latent_mu))
+        panel.epochSnapshot.connect(lambda snap: scatter.set_points(snap.latent_mean))
         scatter.timer.start()
 
     recorder.start()
@@ -226,7 +227,7 @@ def main() -> int:
     args.data_dir = str(root)
     app = QApplication.instance() or QApplication(sys.argv)
     display_set = load_bundled_test_split()
-    default_threads = torch.get_num_threads()
+    default_threads = args.torch_default_threads = torch.get_num_threads()
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} default threads "
           f"{default_threads}, Qt platform {app.platformName()}")
     print(f"run: full MNIST training split from {root}, {args.epochs} epoch(s), hidden "

@@ -1,4 +1,4 @@
-"""How well each imputation method fills in rows 10-17 of all 10,000 MNIST test digits.
+"""How well each imputation method fills in the middle rows (10-17) of all 10,000 MNIST test digits.
 
 Prints the mean squared error on the erased pixels (pixels in [0, 1]) for:
 the training-set mean image, the nearest training image by the observed
@@ -25,10 +25,13 @@ import torch
 from vae_explorer.core.checkpoint import default_checkpoint_path, load_checkpoint
 from vae_explorer.core.data import load_bundled_test_split, load_mnist, resolve_data_dir
 from vae_explorer.core.imputation import (
+    MIDDLE_ROWS,
     LatentGrid,
     grid_posterior_mean_batch,
+    grid_unavailable,
     iterative_impute_batch,
     preset_mask,
+    preset_rows,
 )
 
 
@@ -75,9 +78,11 @@ def main() -> None:
     print(f"checkpoint: {args.checkpoint}")
     print(f"  test_loss (negative ELBO, nats): {checkpoint.metrics.get('test_loss', 'n/a')}")
     print(f"  config: {checkpoint.model_config}")
-    print(f"torch threads: {torch.get_num_threads()}; {test.shape[0]} test images, rows 10-17 erased\n")
+    shape = model.image_shape
+    first, last = preset_rows(MIDDLE_ROWS, shape[0])
+    print(f"torch threads: {torch.get_num_threads()}; {test.shape[0]} test images, rows {first}-{last} erased\n")
 
-    erased = preset_mask("Middle rows 10-17").reshape(-1)
+    erased = preset_mask(MIDDLE_ROWS, shape).reshape(-1)
     originals = test.numpy()
     results: dict[str, tuple[float, float]] = {}
 
@@ -97,7 +102,7 @@ def main() -> None:
             f"iterative, {args.iterations} rounds",
             lambda: iterative_impute_batch(model, test, erased, steps=args.iterations),
         )
-        if model.config.latent_dim == 2:
+        if grid_unavailable(model) is None:
             def grid_mean() -> np.ndarray:
                 grid = LatentGrid(model, args.grid_extent, args.grid_resolution).build()
                 return grid_posterior_mean_batch(grid, test, erased)

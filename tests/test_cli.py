@@ -1,25 +1,44 @@
-"""The headless commands, run in-process through the real entry point."""
+"""The headless commands, run through the real entry point (in-process, or as a real process)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from vae_explorer.cli import main
 from vae_explorer.core.checkpoint import load_checkpoint
 
+TINY = ["--epochs", "1", "--hidden", "32", "--batch-size", "100", "--device", "cpu"]
 
-def test_train_writes_a_loadable_checkpoint_with_its_recipe(tmp_path, mnist_dir, capsys):
+
+def test_train_writes_a_loadable_checkpoint_with_its_recipe(tmp_path, tiny_mnist_dir, capsys):
     out = tmp_path / "tiny.safetensors"
-    code = main(["train", "--data-dir", str(mnist_dir), "--epochs", "1", "--hidden", "32",
-                 "--batch-size", "500", "--seed", "5", "--device", "cpu", "--output", str(out)])
+    code = main(["train", "--data-dir", str(tiny_mnist_dir), *TINY, "--seed", "5", "--iwae-k", "3",
+                 "--output", str(out)])
     assert code == 0
     loaded = load_checkpoint(out)
-    assert loaded.model_config.hidden_sizes == (32,)
-    assert loaded.train_config.seed == 5 and loaded.train_config.batch_size == 500
+    assert loaded.kind == "mlp_vae" and loaded.model_config.hidden_sizes == (32,)
+    assert loaded.train_config.seed == 5 and loaded.train_config.batch_size == 100
     assert loaded.metrics["epochs_completed"] == 1
-    assert 100 < loaded.metrics["test_loss"] < 300
+    assert 100 < loaded.metrics["test_loss"] < 600
+    assert loaded.metrics["iwae_k"] == 3
     assert loaded.provenance["command"].startswith("vae-explorer train --data-dir")
+    assert loaded.provenance["threads"] == 1  # the one default policy
     printed = capsys.readouterr()
     assert "epoch   1/1" in printed.err + printed.out
     assert f"Saved {out}" in printed.out
+
+
+@pytest.mark.slow
+def test_train_on_the_full_split(tmp_path, mnist_dir, capsys):
+    out = tmp_path / "full.safetensors"
+    code = main(["train", "--data-dir", str(mnist_dir), "--epochs", "1", "--hidden", "32",
+                 "--batch-size", "500", "--device", "cpu", "--output", str(out)])
+    assert code == 0
+    assert 100 < load_checkpoint(out).metrics["test_loss"] < 300
 
 
 def test_evaluate_prints_elbo_terms_and_iwae(capsys):
@@ -56,7 +75,51 @@ def test_train_without_data_names_the_files_to_provide(tmp_path, capsys, monkeyp
     assert not (tmp_path / "x.safetensors").exists()
 
 
-@pytest.mark.parametrize("argv", [["train", "--hidden", "a,b"], ["train", "--device", "tpu"]])
+@pytest.mark.parametrize("target", ["folder", "dev-null", "symlink", "fifo"])
+def test_train_refuses_an_output_that_is_not_a_regular_file_before_training(
+        target, tmp_path, tiny_mnist_dir, capsys):
+    real = tmp_path / "real.safetensors"
+    real.write_bytes(b"keep me")
+    path = {"folder": tmp_path, "dev-null": "/dev/null", "symlink": tmp_path / "link.safetensors",
+            "fifo": tmp_path / "pipe.safetensors"}[target]
+    if target == "symlink":
+        path.symlink_to(real)
+    if target == "fifo":
+        os.mkfifo(path)
+    code = main(["train", "--data-dir", str(tiny_mnist_dir), *TINY, "--output", str(path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err and "epoch" not in err
+    assert real.read_bytes() == b"keep me"
+
+
+def test_ctrl_c_mid_run_saves_a_truthful_partial_checkpoint(tmp_path, tiny_mnist_dir):
+    out = tmp_path / "run.safetensors"
+    command = [sys.executable, "-m", "vae_explorer", "train", "--data-dir", str(tiny_mnist_dir),
+               "--epochs", "200", "--hidden", "32", "--batch-size", "10", "--device", "cpu",
+               "--output", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "epoch   1/200" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    time.sleep(0.3)  # into epoch 2
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, seen + rest
+    partial = tmp_path / "run.partial.safetensors"
+    assert not out.exists() and partial.exists()
+    assert str(partial) in rest and "Traceback" not in rest
+    loaded = load_checkpoint(partial)
+    assert loaded.provenance["stopped"] == "cancelled"
+    batches = loaded.metrics["batches_into_epoch"]
+    assert loaded.metrics["epochs_completed"] >= 1
+    if batches:
+        assert f"after batch {batches} of 200" in loaded.provenance["weights"]
+
+
+@pytest.mark.parametrize("argv", [["train", "--hidden", "a,b"], ["train", "--device", "tpu"],
+                                  ["train", "--hidden", "0"]])
 def test_bad_arguments_exit_with_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -65,9 +128,6 @@ def test_bad_arguments_exit_with_usage_errors(argv, capsys):
 
 
 def test_python_dash_m_shows_help():
-    import subprocess
-    import sys
-
     result = subprocess.run([sys.executable, "-m", "vae_explorer", "--help"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0

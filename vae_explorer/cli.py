@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from vae_explorer import __version__
-
-# Exit codes: 0 fine, 1 training failed or was interrupted, 2 bad input from the user.
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from vae_explorer.core.config import ConfigError, parse_hidden_sizes
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -31,12 +27,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _hidden_sizes(text: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"hidden sizes must be integers separated by commas, got {text!r}")
-    if not sizes or any(size <= 0 for size in sizes):
-        raise argparse.ArgumentTypeError("give at least one positive hidden size, e.g. 512,256")
-    return sizes
+        return parse_hidden_sizes(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,10 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
                        help="p(x|z): bernoulli (cross-entropy) or gaussian (squared error)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    # A headless run usually has the machine to itself, so it takes every core; the GUI keeps one free.
-    train.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                       help="CPU threads for training (default: all cores; use 1 on a busy machine, "
-                       "where extra threads wait on each other)")
+    train.add_argument("--threads", type=int, default=0,
+                       help="CPU threads for training (default 0: one thread, the fastest on a busy "
+                       "machine; more pay off only on an idle one)")
     train.add_argument("--iwae-k", type=int, default=0, metavar="K",
                        help="also record an IWAE log-likelihood estimate with K samples (default: skip)")
 

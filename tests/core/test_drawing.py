@@ -7,6 +7,7 @@ import pytest
 
 from vae_explorer.core.drawing import (
     NOTHING_DRAWN,
+    box_shape,
     centre_of_mass,
     ink_bounding_box,
     nearest_in_latent,
@@ -80,3 +81,23 @@ def test_nearest_in_latent_returns_the_k_closest_in_order():
     np.testing.assert_allclose(distances, np.linalg.norm(points[[0, 3, 1]] - [0.1, 0.1], axis=1))
     assert len(nearest_in_latent(points, np.zeros(2), k=50)[0]) == 6
     assert len(nearest_in_latent(points[:0], np.zeros(2), k=5)[0]) == 0
+
+
+@pytest.mark.parametrize("field_shape", [(28, 28), (32, 32), (40, 24)])
+def test_the_field_follows_the_models_image_shape_with_mnists_proportions(field_shape):
+    # The tall bar again: its long side fills the box, 20/28 of the field's height.
+    result = preprocess_drawing(canvas_with((10, 10, 210, 50)), field_shape=field_shape)
+    assert result.image.shape == field_shape
+    assert box_shape(field_shape) == (round(field_shape[0] * 20 / 28), round(field_shape[1] * 20 / 28))
+    rows = np.flatnonzero(result.image.any(axis=1))
+    assert rows[-1] - rows[0] + 1 == box_shape(field_shape)[0]
+    row, col = centre_of_mass(result.image)
+    assert abs(row - (field_shape[0] - 1) / 2) <= 1.0 and abs(col - (field_shape[1] - 1) / 2) <= 1.0
+    empty = preprocess_drawing(np.zeros((50, 50)), field_shape=field_shape)
+    assert empty.empty and empty.image.shape == field_shape
+
+
+def test_a_wide_stroke_in_a_narrow_field_is_limited_by_the_width():
+    result = preprocess_drawing(canvas_with((100, 0, 140, 280)), field_shape=(40, 14))
+    cols = np.flatnonzero(result.image.any(axis=0))
+    assert cols[-1] - cols[0] + 1 == box_shape((40, 14))[1] == 10

@@ -23,14 +23,17 @@ def imported_names(path: Path) -> set[str]:
 
 def test_no_core_module_imports_qt_in_its_source():
     offenders = {
-        path.name: sorted(n for n in imported_names(path) if n.startswith(QT_MODULES))
-        for path in CORE.glob("*.py")
+        str(path.relative_to(CORE)): sorted(n for n in imported_names(path) if n.startswith(QT_MODULES))
+        for path in CORE.rglob("*.py")
     }
     assert {name: mods for name, mods in offenders.items() if mods} == {}
 
 
 def test_importing_every_core_module_loads_no_qt():
-    modules = [f"vae_explorer.core.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__"]
+    modules = [
+        "vae_explorer.core." + ".".join(p.relative_to(CORE).with_suffix("").parts)
+        for p in CORE.rglob("*.py") if p.stem != "__init__"
+    ]
     code = (
         "import sys\n"
         + "".join(f"import {m}\n" for m in modules)
@@ -39,3 +42,9 @@ def test_importing_every_core_module_loads_no_qt():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_core_subpackage_is_covered():
+    # rglob above must see the model kinds and the training run, not only top-level modules.
+    found = {p.relative_to(CORE).parts[0] for p in CORE.rglob("*.py") if len(p.relative_to(CORE).parts) > 1}
+    assert {"models", "training"} <= found

@@ -1,5 +1,9 @@
 """Start-up with bad command-line input: the app opens anyway and says what went wrong."""
 
+import re
+
+import pytest
+
 from vae_explorer.core.checkpoint import default_checkpoint_path
 
 
@@ -34,3 +38,22 @@ def test_an_unavailable_device_falls_back_to_the_cpu_with_a_warning(qtbot, setti
     window, warnings = build_main_window(None, None, "cuda", with_training=False, settings=settings)
     qtbot.addWidget(window)
     assert any("Training will run on the CPU" in w for w in warnings)
+
+
+BAD_CASES = ["NaN weight", "4,000,000-wide hidden layer", "model config nested 100,000 deep", "unknown kind",
+             "format version 3", "metrics a list", "offsets overlap", "pickle", "file of 500 MB"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_any_broken_checkpoint_opens_the_shipped_model_with_a_warning(case, qtbot, tmp_path, settings):
+    from tests.core.test_checkpoint import BAD_FILES
+    from vae_explorer.qt.app import build_main_window
+
+    build, expected = BAD_FILES[case]
+    bad = build(tmp_path)
+    window, warnings = build_main_window(str(bad), None, "cpu", with_training=False, settings=settings)
+    qtbot.addWidget(window)
+    assert window.session.checkpoint.path == default_checkpoint_path()
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Could not open the checkpoint you asked for:\n")
+    assert re.search(expected, warnings[0]) and "The shipped 2-D model is open instead." in warnings[0]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import QPoint, Qt
 
 from vae_explorer.core.checkpoint import Checkpoint
-from vae_explorer.core.config import ModelConfig
+from vae_explorer.core.data import ImageSet
 from vae_explorer.core.drawing import (
     NOTHING_DRAWN,
     nearest_in_latent,
     preprocess_drawing,
 )
-from vae_explorer.core.model import build_model
+from vae_explorer.core.models import registry
+from vae_explorer.core.models.mlp_vae import MLPVAEConfig
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.demo_panels import attach
 from vae_explorer.qt.drawing_panel import KEY_POSTERIOR, NEIGHBOURS, DrawingPanel
@@ -52,7 +54,7 @@ def test_each_stroke_is_preprocessed_encoded_and_placed_on_the_map(qtbot, panel,
 
     ink = panel.canvas.ink()
     assert ink[60, 140] == pytest.approx(1.0) and ink[250, 20] == 0.0
-    prepared = preprocess_drawing(ink)
+    prepared = preprocess_drawing(ink, field_shape=shipped_session.model.image_shape)
     np.testing.assert_array_equal(panel.input_tile.array, prepared.image)
     mu, logvar = shipped_session.encode(prepared.image[None])
     key, shown_mu, shown_sigma = posteriors[-1]
@@ -84,7 +86,7 @@ def test_empty_canvas_and_strokes_at_or_past_the_edge_never_error(qtbot, panel):
     assert cleared[-1] == KEY_POSTERIOR
     # Along the very edge, and out past the corner of the widget.
     stroke(qtbot, panel.canvas, [(0, 0), (279, 0), (400, -50)])
-    assert panel.mu is not None and panel.input_tile.array.shape == (28, 28)
+    assert panel.mu is not None and panel.input_tile.array.shape == panel.session.model.image_shape
     assert 0.0 <= panel.input_tile.array.min() and panel.input_tile.array.max() <= 1.0
     stroke(qtbot, panel.canvas, [(279, 279)])  # a single click in the corner: a dot
     assert panel.mu is not None
@@ -159,7 +161,7 @@ def test_the_map_pans_to_a_drawing_that_lands_out_of_view(qtbot, main_window):
 
 @pytest.mark.parametrize("latent_dim", [1, 4])
 def test_other_latent_sizes_are_placed_on_the_map_plane(qtbot, bundled_test_set, latent_dim):
-    model = build_model(ModelConfig(hidden_sizes=(32,), latent_dim=latent_dim), seed=0)
+    model = registry.build("mlp_vae", MLPVAEConfig(hidden_sizes=(32,), latent_dim=latent_dim), seed=0)
     session = ExplorerSession.create(Checkpoint(model=model), bundled_test_set.subset(100))
     widget = DrawingPanel(session)
     qtbot.addWidget(widget)
@@ -173,3 +175,36 @@ def test_other_latent_sizes_are_placed_on_the_map_plane(qtbot, bundled_test_set,
     if latent_dim == 1:
         assert mu[1] == 0 and sigma[1] == 0
     assert len(widget.neighbour_indices) == NEIGHBOURS
+
+
+def test_the_drawing_is_prepared_at_the_models_image_shape(qtbot, bundled_test_set):
+    shape = (20, 16)
+    model = registry.build("mlp_vae", MLPVAEConfig(hidden_sizes=(16,), image_shape=shape), seed=0)
+    images = bundled_test_set.images[:30].reshape(-1, 28, 28)[:, 4:24, 6:22].reshape(30, -1).contiguous()
+    data = ImageSet(images, bundled_test_set.labels[:30], "mnist", "test", shape)
+    widget = DrawingPanel(ExplorerSession.create(Checkpoint(model=model), data))
+    qtbot.addWidget(widget)
+    widget.show()
+    stroke(qtbot, widget.canvas, SEVEN[0])
+    np.testing.assert_array_equal(widget.input_tile.array,
+                                  preprocess_drawing(widget.canvas.ink(), field_shape=shape).image)
+    assert widget.input_tile.array.shape == shape and "20×16" in widget.input_tile.title.text()
+    assert widget.reconstruction_tile.array.shape == shape
+
+
+def test_a_model_without_a_posterior_gets_its_code_point_and_no_ellipses(qtbot, bundled_test_set):
+    from tests.core.test_imputation import CodeOnly
+
+    torch.manual_seed(0)
+    session = ExplorerSession.create(Checkpoint(model=CodeOnly().eval()), bundled_test_set.subset(20))
+    widget = DrawingPanel(session)
+    qtbot.addWidget(widget)
+    widget.show()
+    posteriors, encoded = [], []
+    widget.overlayPosterior.connect(lambda key, mu, sigma: posteriors.append((mu, sigma)))
+    widget.encoded.connect(lambda mu, sigma: encoded.append((mu, sigma)))
+    stroke(qtbot, widget.canvas, SEVEN[0])
+    mu, sigma = posteriors[-1]
+    np.testing.assert_allclose(mu, widget.mu[:2], atol=1e-6)
+    assert (sigma == 0).all() and widget.sigma is None and encoded[-1][1] is None
+    assert "No posterior" in widget.latent_label.text()

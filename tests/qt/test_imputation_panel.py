@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PySide6.QtCore import QPoint, Qt
 
 from tests.qt import map_mouse
 from vae_explorer.core import imputation as imp
 from vae_explorer.core.checkpoint import Checkpoint
-from vae_explorer.core.config import ModelConfig
-from vae_explorer.core.model import build_model
+from vae_explorer.core.data import ImageSet
+from vae_explorer.core.models import registry
+from vae_explorer.core.models.mlp_vae import MLPVAEConfig
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.demo_panels import attach
 from vae_explorer.qt.imputation_panel import (
@@ -27,6 +29,7 @@ from vae_explorer.qt.imputation_panel import (
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
+MIDDLE = imp.MIDDLE_ROWS
 
 
 class Overlays:
@@ -73,13 +76,15 @@ def test_erase_drag_in_rows_mode_erases_every_row_it_crosses(qtbot, panel, shipp
     assert not panel.mask.any()
     with qtbot.waitSignal(panel.editor.maskChanged) as blocker:
         drag(qtbot, panel.editor, (5, 3), (9, 20), via=[(7, 10), (12, 15)])  # wanders below, ends on row 9
-    expected = imp.erase_rows(5, 9)
+    shape = shipped_session.model.image_shape
+    assert panel.editor.image_shape == shape
+    expected = imp.erase_rows(5, 9, shape)
     np.testing.assert_array_equal(panel.mask, expected)
     np.testing.assert_array_equal(blocker.args[0], expected)
     original = shipped_session.image(panel.index)
     np.testing.assert_array_equal(panel.original_tile.array, original)
     np.testing.assert_array_equal(panel.masked_tile.array, np.where(expected, 0.0, original))
-    assert panel.masked_tile.caption.text() == f"{5 * 28} px erased"
+    assert panel.masked_tile.caption.text() == f"{5 * shape[1]} px erased"
 
 
 def test_rectangle_mode_and_right_drag_restore(qtbot, panel):
@@ -88,9 +93,9 @@ def test_rectangle_mode_and_right_drag_restore(qtbot, panel):
     qtbot.mouseClick(radio, LEFT, NO_MOD, QPoint(8, radio.height() // 2))  # on its indicator
     assert panel.editor.mode == panel.editor.MODE_RECTANGLE
     drag(qtbot, panel.editor, (12, 14), (4, 6))
-    np.testing.assert_array_equal(panel.mask, imp.erase_rectangle(4, 6, 12, 14))
+    np.testing.assert_array_equal(panel.mask, imp.erase_rectangle(4, 6, 12, 14, panel.image_shape))
     drag(qtbot, panel.editor, (4, 6), (6, 14), button=RIGHT)  # restore the top three rows of it
-    np.testing.assert_array_equal(panel.mask, imp.erase_rectangle(7, 6, 12, 14))
+    np.testing.assert_array_equal(panel.mask, imp.erase_rectangle(7, 6, 12, 14, panel.image_shape))
     # A drag that leaves the widget is clamped to the edge, not an error.
     editor = panel.editor
     qtbot.mousePress(editor, LEFT, NO_MOD, editor.cell_centre(20, 20))
@@ -102,14 +107,15 @@ def test_rectangle_mode_and_right_drag_restore(qtbot, panel):
 def test_preset_buttons_set_the_named_masks(qtbot, panel):
     for name, button in panel.preset_buttons.items():
         qtbot.mouseClick(button, LEFT)
-        np.testing.assert_array_equal(panel.mask, imp.preset_mask(name))
+        np.testing.assert_array_equal(panel.mask, imp.preset_mask(name, panel.image_shape))
         np.testing.assert_array_equal(panel.masked_tile.array, imp.apply_mask(panel.original, panel.mask))
 
 
 def test_impute_button_runs_the_iterative_method_step_by_step(qtbot, panel, shipped_session):
     overlays = Overlays(panel)
     panel.choose_image(7)
-    qtbot.mouseClick(panel.preset_buttons["Middle rows 10-17"], LEFT)
+    assert panel.preset_buttons[MIDDLE].text() == "Rows 10–17"  # MNIST's rows for a 28-high image
+    qtbot.mouseClick(panel.preset_buttons[MIDDLE], LEFT)
     panel.steps_spin.setValue(6)
     panel.timer.setInterval(30)
     qtbot.mouseClick(panel.impute_button, LEFT)
@@ -118,7 +124,7 @@ def test_impute_button_runs_the_iterative_method_step_by_step(qtbot, panel, ship
     assert overlays.latest[KEY_PATH][0].shape == (1, 2)
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
 
-    original, mask = shipped_session.image(7), imp.preset_mask("Middle rows 10-17")
+    original, mask = shipped_session.image(7), imp.preset_mask(MIDDLE, panel.image_shape)
     expected = list(imp.iterative_imputation(shipped_session.model, original, mask, steps=6))
     np.testing.assert_allclose(panel.imputed_tile.array, expected[-1].image, atol=1e-6)
     np.testing.assert_array_equal(panel.imputed_tile.array[~mask], original[~mask])
@@ -142,7 +148,7 @@ def test_grid_posterior_run_shows_heatmap_mean_map_point_and_samples(qtbot, pane
     panel.overlayHeatmap.connect(lambda key, density, extent: heatmaps.append(density))
     run_by_button(qtbot, panel)
 
-    original, mask = shipped_session.image(3), imp.preset_mask("Top half")
+    original, mask = shipped_session.image(3), imp.preset_mask("Top half", panel.image_shape)
     grid = imp.LatentGrid(shipped_session.model, GRID_EXTENT, GRID_RESOLUTION).build()
     posterior = imp.grid_posterior(grid, original, mask)
     density, extent = overlays.latest[KEY_HEATMAP]
@@ -169,7 +175,7 @@ def test_gradient_map_run_keeps_observed_pixels_and_draws_its_path(qtbot, panel,
     panel.set_method(METHOD_MAP)
     qtbot.mouseClick(panel.preset_buttons["Bottom half"], LEFT)
     run_by_button(qtbot, panel)
-    original, mask = shipped_session.image(panel.index), imp.preset_mask("Bottom half")
+    original, mask = shipped_session.image(panel.index), imp.preset_mask("Bottom half", panel.image_shape)
     np.testing.assert_array_equal(panel.imputed_tile.array[~mask], original[~mask])
     assert overlays.latest[KEY_PATH][0].shape[0] >= 2
     assert imp.erased_mse(panel.imputed_tile.array, original, mask) < imp.erased_mse(
@@ -197,7 +203,7 @@ def test_stop_new_image_and_nothing_erased(qtbot, panel, shipped_session):
 
 @pytest.mark.parametrize("latent_dim", [1, 3])
 def test_other_latent_sizes_get_iterative_and_map_drawn_on_the_map_plane(qtbot, bundled_test_set, latent_dim):
-    model = build_model(ModelConfig(hidden_sizes=(32,), latent_dim=latent_dim), seed=0)
+    model = registry.build("mlp_vae", MLPVAEConfig(hidden_sizes=(32,), latent_dim=latent_dim), seed=0)
     session = ExplorerSession.create(Checkpoint(model=model), bundled_test_set.subset(50))
     widget = ImputationPanel(session)
     qtbot.addWidget(widget)
@@ -211,7 +217,7 @@ def test_other_latent_sizes_get_iterative_and_map_drawn_on_the_map_plane(qtbot, 
         widget.set_method(method)
         widget.start_imputation()
         widget.run_to_end()
-        assert widget.result is not None and widget.result.shape == (28, 28)
+        assert widget.result is not None and widget.result.shape == session.model.image_shape
         path = overlays.latest[KEY_PATH][0]
         assert path.shape[1] == 2
         if latent_dim == 1:
@@ -254,3 +260,51 @@ def test_in_the_main_window_a_map_click_picks_the_image_and_runs_draw_on_the_map
     path = view.overlay_items(KEY_PATH)[0]
     assert len(path.xData) == 4
     assert KEY_HEATMAP not in view.overlay_keys()  # a new run clears the old overlays
+
+
+def test_the_editor_presets_and_results_follow_the_models_image_shape(qtbot, bundled_test_set):
+    shape = (20, 16)
+    config = MLPVAEConfig(hidden_sizes=(16,), image_shape=shape)
+    model = registry.build("mlp_vae", config, seed=0)
+    images = bundled_test_set.images[:30].reshape(-1, 28, 28)[:, 4:24, 6:22]  # any images of that shape
+    data = ImageSet(images.reshape(30, -1).contiguous(), bundled_test_set.labels[:30], "mnist", "test", shape)
+    widget = ImputationPanel(ExplorerSession.create(Checkpoint(model=model), data))
+    qtbot.addWidget(widget)
+    widget.show()
+    assert widget.editor.image_shape == shape and widget.mask.shape == shape
+    np.testing.assert_array_equal(widget.mask, imp.preset_mask(MIDDLE, shape))
+    first, last = imp.preset_rows(MIDDLE, shape[0])
+    assert widget.preset_buttons[MIDDLE].text() == f"Rows {first}–{last}"
+    qtbot.mouseClick(widget.preset_buttons["Bottom half"], LEFT)
+    np.testing.assert_array_equal(widget.mask, imp.erase_rows(10, 19, shape))
+    drag(qtbot, widget.editor, (0, 0), (1, 15))
+    assert widget.mask[:2].all() and widget.mask[10:].all() and not widget.mask[2:10].any()
+    for method in (METHOD_ITERATIVE, METHOD_GRID, METHOD_MAP):
+        widget.set_method(method)
+        widget.start_imputation()
+        widget.run_to_end()
+        assert widget.result is not None and widget.result.shape == shape, method
+        np.testing.assert_array_equal(widget.result[~widget.mask], widget.original[~widget.mask])
+
+
+def test_methods_a_model_cannot_run_are_greyed_and_explained(qtbot, bundled_test_set):
+    from tests.core.test_imputation import CodeOnly
+
+    torch.manual_seed(0)
+    session = ExplorerSession.create(Checkpoint(model=CodeOnly().eval()), bundled_test_set.subset(20))
+    widget = ImputationPanel(session)
+    qtbot.addWidget(widget)
+    widget.show()
+    combo = widget.method_combo
+    for method in (METHOD_GRID, METHOD_MAP):
+        item = combo.model().item(combo.findData(method))
+        assert not item.isEnabled() and "no pixel likelihood" in item.toolTip()
+    widget.start_imputation()  # the iterative method needs only encode and decode
+    widget.run_to_end()
+    assert widget.result is not None and widget.status_label.text().startswith("Done.")
+    assert "no posterior" in widget.samples_label.text()
+    widget.set_method(METHOD_MAP)  # forced past the greyed item: a short note, not a traceback
+    widget.start_imputation()
+    widget.run_to_end()
+    assert widget.status_label.text().startswith("Not available for this model:")
+    assert "no pixel likelihood" in widget.status_label.text()

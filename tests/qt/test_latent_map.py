@@ -15,7 +15,7 @@ from vae_explorer.core import latent
 def model_decode(session, z) -> np.ndarray:
     """The reference: the session's model applied directly, outside any widget."""
     with torch.no_grad():
-        return session.model.decode_images(torch.as_tensor(np.asarray(z, np.float32)).reshape(1, -1)).numpy()[0]
+        return session.model.decode(torch.as_tensor(np.asarray(z, np.float32)).reshape(1, -1)).numpy()[0]
 
 
 def empty_spot(view) -> np.ndarray:
@@ -97,8 +97,9 @@ def test_click_on_a_data_point_shows_image_reconstruction_and_posterior_ellipses
 
     image = shipped_session.data.images[index : index + 1]
     with torch.no_grad():
-        mu, logvar = shipped_session.model.encode(image)
-        reconstruction = shipped_session.model.decode_images(mu).numpy()[0]
+        code = shipped_session.model.encode(image)
+        mu, logvar = code.mean, code.logvar
+        reconstruction = shipped_session.model.decode(mu).numpy()[0]
     mu, sigma = mu.numpy()[0], torch.exp(0.5 * logvar).numpy()[0]
     np.testing.assert_allclose(main_window.original_panel.array, image.numpy().reshape(28, 28), atol=1e-6)
     np.testing.assert_allclose(main_window.reconstruction_panel.array, reconstruction, atol=1e-6)

@@ -17,9 +17,13 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from tests.conftest import REPO_ROOT
 from vae_explorer.core import latent
 from vae_explorer.core.checkpoint import Checkpoint, save_checkpoint
-from vae_explorer.core.model import build_model
+from vae_explorer.core.models import registry
+from vae_explorer.core.training.events import EpochDone, EpochStats
 from vae_explorer.qt.image_views import qimage_to_array
-from vae_explorer.qt.training_worker import TrainingSnapshot
+
+
+def build_model(config, seed: int):
+    return registry.build("mlp_vae", config, seed=seed)
 
 
 @pytest.fixture
@@ -68,8 +72,8 @@ def test_open_checkpoint_switches_model_refreshes_views_and_remembers_it(main_wi
     session = changed.args[0]
     assert main_window.session is session and session.checkpoint.path == other_checkpoint
     with torch.no_grad():
-        mu, _ = session.checkpoint.model.encode(session.data.images[:50])
-        pinned = session.checkpoint.model.decode_images(torch.tensor([[0.3, 0.2]])).numpy()[0]
+        mu = session.checkpoint.model.encode(session.data.images[:50]).mean
+        pinned = session.checkpoint.model.decode(torch.tensor([[0.3, 0.2]])).numpy()[0]
     np.testing.assert_allclose(main_window.latent_view.codes[:50], mu.numpy(), atol=1e-5)
     np.testing.assert_allclose(main_window.pinned_panel.array, pinned, atol=1e-6)  # views follow the new model
     assert main_window.recent_files() == [str(other_checkpoint.resolve())]
@@ -159,15 +163,19 @@ def test_epoch_snapshot_previews_then_finished_model_becomes_the_explored_one(ma
     boxes = MessageBoxRecorder(monkeypatch, answer=QMessageBox.StandardButton.Cancel)
     snapshot_model = build_model(shipped_checkpoint.model_config, seed=7).eval()
     with torch.no_grad():
-        mu, logvar = snapshot_model.encode(shipped_session.data.images)
-    snapshot = TrainingSnapshot(model=snapshot_model, latent_mu=mu.numpy(), latent_logvar=logvar.numpy(),
-                                stats=None)
-    main_window._on_epoch_snapshot(snapshot)  # the signal's payload, as the training panel sends it
-    np.testing.assert_allclose(main_window.latent_view.codes, mu.numpy())
-    np.testing.assert_allclose(main_window._shown.latent_logvar, logvar.numpy())  # no stale or missing variances
+        code = snapshot_model.encode(shipped_session.data.images)
+    mu, logvar = code.mean.numpy(), code.logvar.numpy()
+    stats = EpochStats(epoch=1, epochs=3, train={"loss": 150.0}, test=None, epoch_seconds=1.0, elapsed=1.0)
+    # Without a display split core sends the stats alone: nothing to preview.
+    main_window._on_epoch_snapshot(EpochDone(stats))
+    assert main_window.session is shipped_session and main_window._shown is shipped_session
+    main_window._on_epoch_snapshot(EpochDone(stats, snapshot_model, mu, logvar))  # as the panel sends it
+    np.testing.assert_allclose(main_window.latent_view.codes, mu)
+    np.testing.assert_allclose(main_window._shown.latent_logvar, logvar)  # no stale or missing variances
+    assert main_window.statusBar().currentMessage() == "Training: epoch 1/3, map re-encoded"
     main_window._on_hover(np.array([0.1, 0.2], np.float32))
     with torch.no_grad():
-        expected = snapshot_model.decode_images(torch.tensor([[0.1, 0.2]])).numpy()[0]
+        expected = snapshot_model.decode(torch.tensor([[0.1, 0.2]])).numpy()[0]
     np.testing.assert_allclose(main_window.hover_panel.array, expected, atol=1e-6)
     assert main_window.session is shipped_session  # still only a preview
 

@@ -14,7 +14,7 @@ from vae_explorer.core import latent
 
 def decode_all(session, z) -> np.ndarray:
     with torch.no_grad():
-        return session.model.decode_images(torch.as_tensor(np.asarray(z, np.float32))).numpy()
+        return session.model.decode(torch.as_tensor(np.asarray(z, np.float32))).numpy()
 
 
 def test_manifold_panel_decodes_an_inverse_cdf_grid(main_window, shipped_session):

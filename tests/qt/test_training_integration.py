@@ -32,7 +32,8 @@ def test_training_redraws_the_map_each_epoch_and_installs_the_new_model(trainer_
     window, panel = trainer_window
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     # Connected after the window's own slot, so it sees the map as the window left it.
-    panel.epochSnapshot.connect(lambda snap: seen.append((np.array(snap.latent_mu), window.latent_view.codes.copy())))
+    panel.epochSnapshot.connect(lambda snap: seen.append((np.array(snap.latent_mean),
+                                                          window.latent_view.codes.copy())))
     with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS) as finished:
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert len(seen) == 2  # one redraw per epoch
@@ -45,7 +46,7 @@ def test_training_redraws_the_map_each_epoch_and_installs_the_new_model(trainer_
     assert session is not shipped_session and session.model.config.hidden_sizes == (32, 16)
     assert session.checkpoint is finished.args[0]
     with torch.no_grad():
-        mu, _ = session.checkpoint.model.cpu().encode(session.data.images[:100])
+        mu = session.checkpoint.model.cpu().encode(session.data.images[:100]).mean
     np.testing.assert_allclose(window.latent_view.codes[:100], mu.numpy(), atol=1e-5)
     assert window.unsaved and "unsaved" in window.windowTitle()
     assert not panel.is_running()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -11,8 +12,10 @@ from PySide6.QtCore import Qt
 
 from tests.qt.qthreads import running_qthreads_anywhere
 from tests.qt.tiny_run import set_up_tiny_run
-from vae_explorer.core.model import build_model
-from vae_explorer.qt.training_panel import TrainingPanel
+from vae_explorer.core.models import registry
+from vae_explorer.core.training import trainer as core_trainer
+from vae_explorer.qt import training_panel
+from vae_explorer.qt.training_panel import CANCELLED_STATUS, TrainingPanel
 
 SIGNAL_TIMEOUT_MS = 60_000  # generous: CI shares 2 cores; a tiny run takes a few seconds
 
@@ -69,26 +72,29 @@ def test_start_trains_updates_curves_and_delivers_a_checkpoint(qtbot, panel):
 
     # One snapshot per epoch, with the display split encoded (300 images, 2-D).
     assert [s.stats.epoch for s in snapshots] == [1, 2]
-    assert all(s.latent_mu.shape == (300, 2) for s in snapshots)
+    assert all(s.latent_mean.shape == (300, 2) for s in snapshots)
 
     # The curves plot exactly the per-epoch numbers and the running reports.
-    for term, field in (("total", "total"), ("reconstruction", "reconstruction"), ("kl", "kl")):
+    for term in ("loss", "reconstruction", "kl"):
         x, y = panel.curves.series(term, "train")
         np.testing.assert_array_equal(x, [1, 2])
-        np.testing.assert_allclose(y, [getattr(s.stats.train, field) for s in snapshots])
+        np.testing.assert_allclose(y, [s.stats.train[term] for s in snapshots])
         x, y = panel.curves.series(term, "test")
-        np.testing.assert_allclose(y, [getattr(s.stats.test, field) for s in snapshots])
-    x, y = panel.curves.series("total", "running")
-    np.testing.assert_allclose(x, [p.position for p in progress])
-    np.testing.assert_allclose(y, [p.loss for p in progress])
+        np.testing.assert_allclose(y, [s.stats.test[term] for s in snapshots])
+        x, y = panel.curves.series(term, "running")
+        np.testing.assert_allclose(x, [p.position for p in progress])
+        np.testing.assert_allclose(y, [p.terms[term] for p in progress])
 
     checkpoint = finished.args[0]
     assert checkpoint.train_config == panel.train_config()
     assert checkpoint.model.config.hidden_sizes == (32, 16)
     assert checkpoint.metrics["epochs_completed"] == len(snapshots)
-    assert checkpoint.metrics["train_loss"] == pytest.approx(snapshots[-1].stats.train.total)
+    assert checkpoint.metrics["train_loss"] == pytest.approx(snapshots[-1].stats.train["loss"])
     assert "after 2 epoch(s)" in panel.status_label.text()  # read back from the metrics
-    initial = build_model(checkpoint.model.config, seed=0).state_dict()
+    # The thread box's 0 is the one-thread default, and the run used it.
+    assert panel.threads_spin.value() == 0 and panel.threads_spin.text() == "default (1)"
+    assert checkpoint.provenance["threads"] == 1
+    initial = registry.build(checkpoint.kind, checkpoint.model.config, seed=0).state_dict()
     trained = checkpoint.model.state_dict()
     assert all(not torch.equal(initial[k], trained[k]) for k in initial)
 
@@ -117,8 +123,10 @@ def test_cancel_mid_run_stops_and_reports(qtbot, long_panel):
         with qtbot.waitSignal(panel.trainingCancelled, timeout=10_000):
             click(qtbot, panel.cancel_button)
     assert not panel.is_running()
-    assert "cancelled" in panel.status_label.text()
+    assert panel.status_label.text() == CANCELLED_STATUS
+    assert "cancelled" in CANCELLED_STATUS and "previous model is still loaded" in CANCELLED_STATUS
     assert panel.start_button.isEnabled() and panel.form_box.isEnabled()
+    assert not panel.error_label.isVisible()
 
 
 def test_pause_holds_training_and_resume_continues(qtbot, long_panel):
@@ -158,8 +166,12 @@ def test_diverging_run_fails_with_a_clear_message(qtbot, panel):
         with qtbot.waitSignal(panel.trainingFailed, timeout=SIGNAL_TIMEOUT_MS) as failed:
             click(qtbot, panel.start_button)
     message = failed.args[0]
-    assert "diverged" in message and "smaller learning rate" in message
+    assert message.startswith("Training diverged: the loss became nan at epoch 1, batch ")
+    assert "smaller learning rate" in message and message.endswith("The previous model is still loaded.")
+    # Which weights core kept is not for the panel to say: it throws them away.
+    assert "kept" not in message
     assert panel.error_label.isVisible() and panel.error_label.text() == message
+    assert panel.status_label.text() == "Training failed."
     assert not panel.is_running() and panel.start_button.isEnabled()
 
 
@@ -173,10 +185,12 @@ def test_missing_training_data_fails_naming_the_expected_files(qtbot, tmp_path, 
     with qtbot.waitSignal(panel.trainingFailed, timeout=SIGNAL_TIMEOUT_MS) as failed:
         click(qtbot, panel.start_button)
     message = failed.args[0]
-    assert "not available" in message
+    assert message.startswith(f"Cannot train: MNIST is not in {tmp_path}")
     assert str(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte") in message
     assert "previous model is still loaded" in message
-    assert panel.error_label.isVisible()
+    assert panel.error_label.isVisible() and panel.error_label.text() == message
+    assert panel.status_label.text() == "Training did not start."
+    assert not panel.is_running() and panel.start_button.isEnabled()
 
 
 def test_shutdown_during_a_run_joins_the_thread(qtbot, long_panel):
@@ -206,7 +220,7 @@ def test_a_second_run_after_a_failure_works(qtbot, panel):
     with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS):
         click(qtbot, panel.start_button)
     assert not panel.error_label.isVisible()
-    x, _ = panel.curves.series("total", "train")
+    x, _ = panel.curves.series("loss", "train")
     np.testing.assert_array_equal(x, [1])  # the failed run's points were cleared
 
 
@@ -219,3 +233,48 @@ def test_unavailable_devices_are_disabled_in_the_menu(panel):
             assert enabled == torch.cuda.is_available()
         if name in ("auto", "cpu"):
             assert enabled
+
+
+def test_an_unexpected_error_in_training_fails_with_its_message(qtbot, panel, monkeypatch):
+    original_run = core_trainer.Trainer.run
+
+    def fail_at_batch_three(self):
+        for count, item in enumerate(original_run(self)):
+            if count == 3:
+                raise ValueError("boom")
+            yield item
+
+    monkeypatch.setattr(core_trainer.Trainer, "run", fail_at_batch_three)
+    with qtbot.assertNotEmitted(panel.trainingFinished):
+        with qtbot.waitSignal(panel.trainingFailed, timeout=SIGNAL_TIMEOUT_MS) as failed:
+            click(qtbot, panel.start_button)
+    assert failed.args[0] == "Training failed: ValueError: boom. The previous model is still loaded."
+    assert panel.error_label.text() == failed.args[0]
+    assert not panel.is_running() and not running_qthreads_anywhere()
+
+
+def test_a_thread_that_outlives_shutdown_is_dropped_and_a_new_run_sees_none_of_it(qtbot, long_panel,
+                                                                                   bundled_test_set):
+    panel = long_panel
+    panel.progress_interval_s = 0.0  # a report per batch, so some wait in the queue below
+    with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    old_thread = panel._thread
+    time.sleep(0.2)  # the GUI thread busy: reports of the 50-epoch run pile up in its queue
+    with qtbot.waitSignal(panel.trainingCancelled, timeout=1000):
+        panel.shutdown(timeout_ms=0)  # gives up at once: the thread is left to stop on its own
+    assert not panel.is_running() and panel.start_button.isEnabled()
+    assert old_thread in training_panel._STRAGGLERS
+
+    # A short run started at once must get only its own reports.
+    panel.set_training_data(bundled_test_set.subset(2000))
+    panel.batch_spin.setValue(100)
+    panel.epochs_spin.setValue(1)
+    progress = []
+    panel.trainingProgress.connect(progress.append)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    assert progress and {p.epochs for p in progress} == {1}
+    assert [p.batch for p in progress] == sorted(p.batch for p in progress)
+    qtbot.waitUntil(lambda: not old_thread.isRunning(), timeout=10_000)
+    qtbot.waitUntil(lambda: old_thread not in training_panel._STRAGGLERS, timeout=5000)

@@ -1,11 +1,10 @@
-"""`vae-explorer evaluate CHECKPOINT`: test ELBO terms and an IWAE estimate."""
+"""`vae-explorer evaluate CHECKPOINT`: test ELBO terms, an IWAE estimate, and what the file records."""
 
 from __future__ import annotations
 
 import argparse
 
-from vae_explorer.cli import EXIT_USAGE
-from vae_explorer.commands.report import describe_model, fail
+from vae_explorer.commands.report import EXIT_USAGE, fail
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -15,8 +14,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from vae_explorer.core.checkpoint import CheckpointError, load_checkpoint
     from vae_explorer.core.data import DataUnavailableError, load_bundled_test_split, load_mnist
     from vae_explorer.core.devices import DeviceUnavailableError, resolve_device
-    from vae_explorer.core.losses import iwae_log_likelihood
-    from vae_explorer.core.training import evaluate_elbo
+    from vae_explorer.core.evaluation import evaluate_terms, iwae_log_likelihood
 
     if args.iwae_k < 0 or args.limit < 0:
         fail("--iwae-k and --limit must be zero or positive")
@@ -34,17 +32,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     model = checkpoint.model
     beta = checkpoint.train_config.beta if checkpoint.train_config else 1.0
     print(f"checkpoint   {checkpoint.path}")
-    print(f"model        {describe_model(checkpoint.model_config)}, trained on {checkpoint.dataset}")
+    print(f"model        {model.describe()}, trained on {checkpoint.dataset}")
     print(f"test images  {len(test_set)} ({'from ' + args.data_dir if args.data_dir else 'bundled MNIST test split'})")
-    terms = evaluate_elbo(model, test_set, beta=1.0, seed=args.seed)
-    print(f"negative ELBO      {terms.total:8.2f} nats/image "
-          f"(reconstruction {terms.reconstruction:.2f} + KL {terms.kl:.2f})")
-    if beta != 1.0:
-        print(f"training loss      {terms.reconstruction + beta * terms.kl:8.2f} nats/image (beta = {beta:g})")
-    recorded = checkpoint.metrics.get("test_loss")
-    if recorded is not None:
-        print(f"recorded in file   {recorded:8.2f} nats/image")
-    if args.iwae_k:
+    terms = evaluate_terms(model, test_set, beta=1.0, seed=args.seed)
+    if "reconstruction" in terms and "kl" in terms:
+        print(f"negative ELBO      {terms['loss']:8.2f} nats/image "
+              f"(reconstruction {terms['reconstruction']:.2f} + KL {terms['kl']:.2f})")
+        if beta != 1.0:
+            print(f"training loss      {terms['reconstruction'] + beta * terms['kl']:8.2f} nats/image "
+                  f"(beta = {beta:g})")
+    else:
+        print(f"test loss          {terms['loss']:8.2f} nats/image")
+    if args.iwae_k and not (model.has_posterior and model.has_likelihood):
+        print(f"IWAE               not available for a {checkpoint.kind} model")
+    elif args.iwae_k:
         generator = torch.Generator(device=device).manual_seed(args.seed)
         images = test_set.images.to(device)
         chunk = 500
@@ -55,4 +56,33 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 parts.append(iwae_log_likelihood(model, images[start : start + chunk], args.iwae_k, generator))
         ll = torch.cat(parts).mean().item()
         print(f"IWAE log p(x) >=   {ll:8.2f} nats/image (k={args.iwae_k}; -log p(x) <= {-ll:.2f})")
+    print_stored(checkpoint.provenance, checkpoint.metrics)
     return 0
+
+
+def print_stored(provenance: dict, metrics: dict) -> None:
+    """What the file says about itself: how it was made, and the figures recorded when it was.
+
+    The loader keeps only plain values, but any of them may be missing or of an
+    unexpected type in a file from elsewhere; those are skipped, never fatal.
+    """
+
+    def text(key: str) -> str:
+        value = provenance.get(key)
+        return "not recorded" if value is None or value == "" else str(value)
+
+    print("stored in the file")
+    print(f"  command        {text('command')}")
+    print(f"  seed           {text('seed')}")
+    print(f"  versions       vae_explorer {text('vae_explorer')}, torch {text('torch')}, python {text('python')}")
+    numbers = {key: value for key, value in metrics.items()
+               if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    print("recorded figures" + ("" if numbers else "  none"))
+    for key, value in sorted(numbers.items()):
+        print(f"  {key:<26} {_figure(value):>12}")
+
+
+def _figure(value: int | float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.2f}" if abs(value) < 1e9 else f"{value:.4g}"  # nan and inf fall to the second

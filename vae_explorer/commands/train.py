@@ -1,47 +1,51 @@
-"""`vae-explorer train`: train on the full training split with a progress bar."""
+"""`vae-explorer train`: core's training run, rendered in a terminal with a progress bar."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
 import shlex
-from pathlib import Path
+import signal
+from contextlib import contextmanager
 
-from vae_explorer.cli import EXIT_FAILED, EXIT_USAGE
-from vae_explorer.commands.report import describe_model, fail
+from vae_explorer.commands.report import EXIT_FAILED, EXIT_USAGE, fail
 
 
-def _partial_path(output: Path) -> Path:
-    return output.with_name(output.stem + ".partial" + output.suffix)
+@contextmanager
+def _ctrl_c_cancels(control):
+    """While training, Ctrl+C asks the run to stop after its batch, so it can save what it reached."""
+    def on_interrupt(signum, frame):
+        control.cancel()
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: leave Ctrl+C alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _terms_text(terms: dict[str, float]) -> str:
+    others = " + ".join(f"{name} {value:.2f}" for name, value in terms.items() if name != "loss")
+    return f"{terms['loss']:7.2f} nats/image" + (f" ({others})" if others else "")
 
 
 def run_train(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
-    from vae_explorer import __version__
-    from vae_explorer.core.checkpoint import Checkpoint, save_checkpoint
-    from vae_explorer.core.config import ConfigError, ModelConfig, TrainConfig
-    from vae_explorer.core.data import (
-        DataUnavailableError,
-        load_mnist,
-        resolve_data_dir,
+    from vae_explorer.core.config import ConfigError, TrainConfig
+    from vae_explorer.core.models import registry
+    from vae_explorer.core.training.control import TrainingControl
+    from vae_explorer.core.training.events import (
+        BatchStats, Cancelled, Diverged, EpochDone, Failed, Finished, Started, Status,
     )
-    from vae_explorer.core.devices import DeviceUnavailableError
-    from vae_explorer.core.losses import iwae_log_likelihood
-    from vae_explorer.core.model import build_model
-    from vae_explorer.core.training import (
-        BatchStats,
-        Trainer,
-        TrainingControl,
-        TrainingDiverged,
-        summary_metrics,
-    )
+    from vae_explorer.core.training.run import TrainingRequest, run_training
 
-    output = Path(args.output)
     try:
-        model_config = ModelConfig(
+        kind = "mlp_vae"
+        model_config = registry.get_kind(kind).Config(
             hidden_sizes=args.hidden, latent_dim=args.latent_dim, likelihood=args.likelihood
         )
         train_config = TrainConfig(
@@ -56,79 +60,65 @@ def run_train(args: argparse.Namespace) -> int:
         fail("--iwae-k must be zero or positive")
         return EXIT_USAGE
 
-    data_dir = resolve_data_dir(args.data_dir)
-    try:
-        train_set = load_mnist(data_dir, "train")
-        test_set = load_mnist(data_dir, "test")
-    except DataUnavailableError as exc:
-        fail(str(exc))
-        return EXIT_USAGE
-
-    control = TrainingControl()
-    try:
-        trainer = Trainer(build_model(model_config, args.seed), train_set, test_set, train_config, control)
-    except DeviceUnavailableError as exc:
-        fail(str(exc))
-        return EXIT_USAGE
-    model = trainer.model
-    print(f"Training {describe_model(model_config)} on {len(train_set)} images "
-          f"({trainer.device}, seed {args.seed}, {args.epochs} epochs)")
-
-    failure = None
-    total_batches = args.epochs * trainer.batches_per_epoch
-    with tqdm(total=total_batches, unit="batch", dynamic_ncols=True, mininterval=0.5) as bar:
-        try:
-            for stats in trainer.run():
-                if isinstance(stats, BatchStats):
-                    bar.update(1)
-                    if stats.batch % 25 == 0:
-                        bar.set_postfix(epoch=stats.epoch, loss=f"{stats.loss:.1f}")
-                    continue
-                test = stats.test
-                bar.write(
-                    f"epoch {stats.epoch:>3}/{stats.epochs}  train {stats.train.total:7.2f}  "
-                    f"test {test.total:7.2f} nats/image (reconstruction {test.reconstruction:.2f} "
-                    f"+ KL {test.kl:.2f})  {stats.epoch_seconds:.1f}s"
-                )
-        except KeyboardInterrupt:
-            control.cancel()
-            failure = "interrupted"
-        except TrainingDiverged as exc:
-            failure = str(exc)
-
-    epochs_done = len(trainer.history)
-    if failure and epochs_done == 0:
-        fail(f"training stopped before the first epoch ended ({failure}); nothing was saved")
-        return EXIT_FAILED
-
-    model.eval()
-    metrics = summary_metrics(trainer)  # the test figure as `evaluate` and the tests recompute it
-    if args.iwae_k and not failure:
-        with torch.no_grad():
-            generator = torch.Generator(device=trainer.device).manual_seed(0)
-            ll = iwae_log_likelihood(model, test_set.images.to(trainer.device), args.iwae_k, generator)
-        metrics["test_iwae_log_likelihood"] = ll.mean().item()
-        metrics["iwae_k"] = args.iwae_k
-    provenance = {
-        "command": shlex.join(["vae-explorer", *args.argv]),
-        "seed": args.seed,
-        "device": str(trainer.device),
-        "vae_explorer": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    target = _partial_path(output) if failure else output
-    save_checkpoint(
-        Checkpoint(model, train_config, metrics, train_set.name, provenance), target
+    request = TrainingRequest(
+        kind=kind, model_config=model_config, train_config=train_config, data_dir=args.data_dir,
+        output=args.output, iwae_k=args.iwae_k, source=shlex.join(["vae-explorer", *args.argv]),
     )
-    summary = (f"test negative ELBO {metrics['test_loss']:.2f} nats/image "
-               f"(reconstruction {metrics['test_reconstruction']:.2f} + KL {metrics['test_kl']:.2f})")
+    control = TrainingControl()
+    bar = None
+    try:
+        with _ctrl_c_cancels(control):
+            for event in run_training(request, control):
+                if isinstance(event, BatchStats):
+                    bar.update(1)
+                    if event.batch % 25 == 0:
+                        bar.set_postfix(epoch=event.epoch, loss=f"{event.loss:.1f}")
+                elif isinstance(event, EpochDone):
+                    stats = event.stats
+                    test = f"  test {_terms_text(stats.test)}" if stats.test else ""
+                    bar.write(f"epoch {stats.epoch:>3}/{stats.epochs}  train {stats.train['loss']:7.2f}"
+                              f"{test}  {stats.epoch_seconds:.1f}s")
+                elif isinstance(event, Status):
+                    print(event.message, flush=True)
+                elif isinstance(event, Started):
+                    threads = f", {event.threads} thread(s)" if event.threads else ""
+                    print(f"Training {event.description} on {event.train_images:,} images "
+                          f"({event.device}{threads}, seed {args.seed}, {event.epochs} epochs)", flush=True)
+                    bar = tqdm(total=event.epochs * event.batches_per_epoch, unit="batch",
+                               dynamic_ncols=True, mininterval=0.5)
+                elif isinstance(event, Finished):
+                    return _report_finished(event, bar)
+                elif isinstance(event, (Cancelled, Diverged)):
+                    _close(bar)
+                    fail(event.message)
+                    return EXIT_FAILED
+                elif isinstance(event, Failed):
+                    _close(bar)
+                    fail(event.message)
+                    return EXIT_USAGE if event.user_error else EXIT_FAILED
+    finally:
+        _close(bar)
+    fail("training ended without a result")
+    return EXIT_FAILED
+
+
+def _close(bar) -> None:
+    if bar is not None:
+        bar.close()
+
+
+def _report_finished(event, bar) -> int:
+    _close(bar)
+    metrics = event.checkpoint.metrics
+    summary = f"test loss {metrics['test_loss']:.2f} nats/image" if "test_loss" in metrics else "trained"
     if "test_iwae_log_likelihood" in metrics:
-        summary += f"; IWAE log p(x) >= {metrics['test_iwae_log_likelihood']:.2f} (k={args.iwae_k})"
-    if failure:
-        fail(f"training stopped after {epochs_done} epoch(s): {failure}\n"
-             f"The last finite weights were saved to {target} ({summary}).")
+        summary += f"; IWAE log p(x) >= {metrics['test_iwae_log_likelihood']:.2f} (k={metrics['iwae_k']})"
+    if event.saved_to is None:
+        fail(f"the model trained ({summary}) but could not be saved: {event.note}")
         return EXIT_FAILED
-    print(f"Saved {target}: {summary}")
+    if event.note:
+        fail(event.note)
+        print(f"Saved {event.saved_to} instead: {summary}")
+        return EXIT_FAILED
+    print(f"Saved {event.saved_to}: {summary}")
     return 0

@@ -2,8 +2,14 @@
 
 safetensors holds raw tensors plus a string-to-string header, so loading can
 never run code from the file (unlike torch.load on a pickle). The header keeps
-the format name and version, the model and training configs, the metrics and
-how the model was made. Saving writes a temporary file and renames it over
+the format name and version, the model kind, the model and training configs,
+the metrics and how the model was made.
+
+Loading checks the whole header (checkpoint_header.py) and compares the tensors
+it lists with the shapes the described model would have, built on torch's meta
+device, before a byte of weights is read; so no file can make the app allocate
+more than the model size limit, and every failure is one CheckpointError line.
+Saving writes a temporary file beside the target, fsyncs it and renames it over
 the target, so a crash never leaves half a checkpoint where a good one was.
 """
 
@@ -11,33 +17,49 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import numpy as np
 import torch
 
 from vae_explorer.core import config as cfg
-from vae_explorer.core.config import ModelConfig, TrainConfig
-from vae_explorer.core.model import VAE
+from vae_explorer.core.atomic_write import OutputPathError, describe_file_kind, write_atomically
+from vae_explorer.core.checkpoint_header import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    STORED_DTYPE,
+    CheckpointError,
+    Header,
+    check_against_plan,
+    clip,
+    json_field,
+    json_object,
+    one_line,
+    plain_text,
+    plain_values,
+    read_header,
+)
+from vae_explorer.core.config import ConfigError, TrainConfig
+from vae_explorer.core.models import registry
+from vae_explorer.core.models.base import ExplorableModel
 from vae_explorer.core.resources import shipped_checkpoint_path
 
-FORMAT_NAME = "vae-explorer-checkpoint"
-FORMAT_VERSION = 1
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Checkpoint", "CheckpointError", "OutputPathError",
+           "default_checkpoint_path", "load_checkpoint", "save_checkpoint"]
+
+# Version 1 files hold the MLP VAE only, with no kind field and an input_dim in the config.
+V1_KIND = "mlp_vae"
 SUFFIX = ".safetensors"
-
-
-class CheckpointError(ValueError):
-    """A file could not be loaded as a vae-explorer checkpoint; the message says why."""
 
 
 @dataclass
 class Checkpoint:
     """A loaded (or about-to-be-saved) model with everything known about it."""
 
-    model: VAE
+    model: ExplorableModel
     train_config: TrainConfig | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     dataset: str = "mnist"
@@ -45,148 +67,175 @@ class Checkpoint:
     path: Path | None = None
 
     @property
-    def model_config(self) -> ModelConfig:
+    def model_config(self) -> Any:
         return self.model.config
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+
+# ------------------------------------------------------------------ saving
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
-    from safetensors.torch import save_file
+    """Write atomically; refuses a target that is not a regular file, and non-finite weights."""
+    from safetensors.torch import save
 
     path = Path(path)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in checkpoint.model.state_dict().items()}
+    tensors = _tensors_to_save(checkpoint, path)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
+        "kind": checkpoint.kind,
         "model_config": cfg.to_json(checkpoint.model_config),
         "train_config": cfg.to_json(checkpoint.train_config) if checkpoint.train_config else "null",
-        "metrics": json.dumps(checkpoint.metrics, sort_keys=True),
-        "dataset": checkpoint.dataset,
-        "provenance": json.dumps(checkpoint.provenance, sort_keys=True),
+        "metrics": _dumps(checkpoint.metrics),
+        "dataset": str(checkpoint.dataset),
+        "provenance": _dumps(checkpoint.provenance),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp_name, metadata=metadata)
-        with open(tmp_name, "rb") as handle:
-            os.fsync(handle.fileno())
-        # mkstemp creates the file private (0600); give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, save(tensors, metadata=metadata))
     checkpoint.path = path
     return path
 
 
-def _looks_pickled(head: bytes, path: Path) -> bool:
-    # Protocol-2+ pickles start with 0x80 and the protocol number; torch.save
-    # writes a zip of pickles. (A safetensors header was ruled out before this.)
-    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return True
-    if head[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                return any(name.endswith(".pkl") for name in archive.namelist())
-        except zipfile.BadZipFile:
-            return False
-    return False
+def _tensors_to_save(checkpoint: Checkpoint, path: Path) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for key, value in checkpoint.model.state_dict().items():
+        value = value.detach().to("cpu").contiguous()
+        if value.dtype != torch.float32:
+            raise CheckpointError(f"cannot save {path.name}: tensor {key!r} is {value.dtype}, "
+                                  f"but checkpoints hold {STORED_DTYPE} only")
+        if not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"cannot save {path.name}: tensor {key!r} holds NaN or infinite "
+                                  "values, which no checkpoint may carry")
+        tensors[key] = value
+    return tensors
 
 
-def _read_header(path: Path) -> dict[str, str]:
-    """Validate the safetensors framing ourselves, so each failure gets its own message."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(9)
-        # safetensors: an 8-byte little-endian header length, then the JSON header.
-        framed = len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < size
-        if not framed and _looks_pickled(head, path):
-            raise CheckpointError(
-                f"{path.name} is a pickle (for example a torch.save file). vae-explorer does not "
-                "load pickles, because opening one can run any code it carries."
-            )
-        if len(head) < 8:
-            raise CheckpointError(f"{path.name} is not a vae-explorer checkpoint (too short)")
-        header_len = int.from_bytes(head[:8], "little")
-        handle.seek(8)
-        if header_len <= 0 or header_len > min(size - 8, 100_000_000):
-            raise CheckpointError(f"{path.name} is not a vae-explorer checkpoint")
-        try:
-            header = json.loads(handle.read(header_len))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{path.name} is not a vae-explorer checkpoint") from exc
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path.name} is not a vae-explorer checkpoint")
-    metadata = header.get("__metadata__") or {}
-    if metadata.get("format") != FORMAT_NAME:
-        raise CheckpointError(
-            f"{path.name} is a safetensors file but not a vae-explorer checkpoint "
-            "(it has no vae-explorer format marker)"
-        )
-    ends = [info["data_offsets"][1] for k, info in header.items() if k != "__metadata__"]
-    if 8 + header_len + max(ends, default=0) > size:
-        raise CheckpointError(
-            f"{path.name} is truncated: it ends before the weights it describes "
-            "(an interrupted copy or download?)"
-        )
-    return metadata
+def _dumps(values: dict[str, Any]) -> str:
+    return json.dumps(plain_values(dict(values)), sort_keys=True)
+
+
+# ------------------------------------------------------------------ loading
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load and validate a checkpoint; every failure is a CheckpointError."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
+    """Load and validate a checkpoint; every failure is a CheckpointError of one line."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
+    shown = plain_text(str(path), 300)
+    name = plain_text(path.name, 200)
     try:
-        metadata = _read_header(path)
+        # O_NONBLOCK: should a FIFO appear at the path, opening it must not hang.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        raise CheckpointError(f"no checkpoint file at {shown}") from None
     except OSError as exc:
-        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except (KeyError, TypeError, IndexError) as exc:
-        raise CheckpointError(f"{path.name} has a corrupt header") from exc
-    version = metadata.get("format_version", "")
-    if version != str(FORMAT_VERSION):
-        raise CheckpointError(
-            f"{path.name} uses checkpoint format version {version or '?'}, but this vae-explorer "
-            f"reads version {FORMAT_VERSION}. Upgrade vae-explorer to open it."
-        )
+        raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
     try:
-        model_config = cfg.from_json(ModelConfig, metadata["model_config"])
-        train_json = json.loads(metadata.get("train_config", "null"))
-        train_config = cfg.from_dict(TrainConfig, train_json) if train_json else None
-        metrics = json.loads(metadata.get("metrics", "{}"))
-        provenance = json.loads(metadata.get("provenance", "{}"))
-    except (KeyError, cfg.ConfigError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path.name} has an invalid configuration: {exc}") from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{shown} is {describe_file_kind(info.st_mode)}, not a checkpoint file")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
     try:
-        state = load_file(path, device=str(device))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path.name} is corrupt: {exc}") from exc
-    model = VAE(model_config)
+        with handle:
+            header = read_header(handle, info.st_size, name)
+            kind, model_config = _model_description(header, name)
+            train_config = _train_config(header, name)
+            metrics = json_object(header.metadata, "metrics", name, "the metrics entry")
+            provenance = json_object(header.metadata, "provenance", name, "the provenance entry")
+            state = _read_weights(handle, header, name)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
+    # Seeded, so that loading leaves the global random state alone; the weights are replaced anyway.
+    model = registry.build(kind, model_config, seed=0)
     try:
         model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        detail = str(exc).splitlines()
-        brief = "; ".join(line.strip() for line in detail[1:4]) or detail[0]
-        raise CheckpointError(
-            f"the weights in {path.name} do not match its model configuration: {brief}"
-        ) from exc
+    except RuntimeError as exc:  # the plan check makes this unreachable; kept as a guard
+        raise CheckpointError(f"the weights in {name} do not fit its model: {one_line(exc)}") from None
     model.to(device).eval()
     return Checkpoint(
         model=model,
         train_config=train_config,
         metrics=metrics,
-        dataset=metadata.get("dataset", "mnist"),
+        dataset=plain_text(header.metadata.get("dataset", "mnist"), 100),
         provenance=provenance,
         path=path,
     )
 
 
+def _model_description(header: Header, name: str) -> tuple[str, Any]:
+    """The kind and config, checked against the tensors the header lists; allocates nothing."""
+    metadata = header.metadata
+    kind = V1_KIND if metadata["format_version"] == "1" else metadata.get("kind")
+    if kind is None:
+        raise CheckpointError(f"{name} does not say what kind of model it holds")
+    known = registry.kinds()
+    if kind not in known:
+        raise CheckpointError(
+            f"{name} holds a model of unknown kind {clip(kind)}; this vae-explorer knows "
+            f"{', '.join(sorted(known))}. A newer vae-explorer may open it."
+        )
+    if "model_config" not in metadata:
+        raise CheckpointError(f"{name} has no model configuration")
+    data = json_field(metadata, "model_config", "", name, "the model configuration")
+    if metadata["format_version"] == "1" and isinstance(data, dict):
+        data.pop("input_dim", None)  # v1 stored it beside image_shape
+    try:
+        model_config = registry.config_from_dict(kind, data)
+    except ConfigError as exc:
+        raise CheckpointError(f"{name} has an invalid model configuration: {one_line(exc)}") from None
+    try:
+        planned = registry.planned_shapes(kind, model_config)
+    except ConfigError as exc:
+        raise CheckpointError(f"{name} describes a model too large to open: {one_line(exc)}") from None
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{name} has an invalid model configuration: {one_line(exc)}") from None
+    check_against_plan(header, planned, name)
+    return kind, model_config
+
+
+def _train_config(header: Header, name: str) -> TrainConfig | None:
+    data = json_field(header.metadata, "train_config", "null", name, "the training configuration")
+    if data is None:
+        return None
+    try:
+        return cfg.from_dict(TrainConfig, data)
+    except ConfigError as exc:
+        raise CheckpointError(f"{name} has an invalid training configuration: {one_line(exc)}") from None
+
+
+def _read_weights(handle: IO[bytes], header: Header, name: str) -> dict[str, torch.Tensor]:
+    """The tensors, read with plain reads (no mmap: a file cut short meanwhile must not crash us)."""
+    buffer = bytearray(header.data_length)
+    view = memoryview(buffer)
+    handle.seek(header.data_start)
+    filled = 0
+    while filled < len(buffer):
+        count = handle.readinto(view[filled:])
+        if not count:
+            raise CheckpointError(f"{name} is truncated: it ends before the weights it describes")
+        filled += count
+    state = {}
+    for key, entry in header.tensors.items():
+        if entry.end == entry.begin:
+            tensor = torch.zeros(entry.shape)
+        else:
+            # safetensors stores little-endian; astype is a no-op on little-endian machines.
+            array = np.frombuffer(buffer, dtype="<f4", count=(entry.end - entry.begin) // 4, offset=entry.begin)
+            tensor = torch.from_numpy(array.astype(np.float32, copy=False)).reshape(entry.shape)
+        if not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(
+                f"{name} holds NaN or infinite weights in tensor {clip(key)}; such a model cannot be "
+                "drawn or evaluated"
+            )
+        state[key] = tensor
+    return state
+
+
 def default_checkpoint_path() -> Path:
-    """The pretrained 2-D model shipped inside the package."""
+    """The pretrained 2-D model shipped with the app."""
     return shipped_checkpoint_path()

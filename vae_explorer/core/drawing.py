@@ -1,10 +1,11 @@
-"""Turn a digit drawn with the mouse into an MNIST-style 28x28 image.
+"""Turn a digit drawn with the mouse into an MNIST-style image of the model's size.
 
 MNIST digits were made by scaling each digit to fit a 20x20 box (keeping its
 aspect ratio, with anti-aliasing, which gives the grey edges) and then placing
 that box in a 28x28 field so the centre of mass of the ink sits at the centre.
 A drawing only looks like the data the model learned from after the same
-steps, so preprocess_drawing repeats them.
+steps, so preprocess_drawing repeats them, for a field of any shape: the box
+is then the same 20/28 of each side.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-FIELD_SIZE = 28
-BOX_SIZE = 20
+FIELD_SIZE = 28  # MNIST's, the default field
+BOX_SIZE = 20  # the box the ink is scaled into, in a FIELD_SIZE field
 NOTHING_DRAWN = "Nothing drawn yet: draw a digit with the mouse."
 
 
 @dataclass(frozen=True)
 class PreparedDrawing:
-    """The 28x28 image the model sees, or an explanation of why there is none."""
+    """The image the model sees, or an explanation of why there is none."""
 
-    image: np.ndarray  # (28, 28) float32 in [0, 1]; all zeros when empty
+    image: np.ndarray  # (H, W) of the field, float32 in [0, 1]; all zeros when empty
     empty: bool
     message: str = ""
     bbox: tuple[int, int, int, int] | None = None  # (top, left, bottom, right) on the canvas, inclusive
@@ -56,18 +57,28 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return out[0, 0].numpy()
 
 
-def preprocess_drawing(
-    canvas: np.ndarray, threshold: float = 0.05, normalise: bool = True
-) -> PreparedDrawing:
-    """MNIST-style 28x28 image from a canvas (H, W) of ink intensities in [0, 1].
+def box_shape(field_shape: tuple[int, int]) -> tuple[int, int]:
+    """The box the ink is scaled into: 20/28 of each side of the field, as in MNIST."""
+    return tuple(max(1, round(side * BOX_SIZE / FIELD_SIZE)) for side in field_shape)
 
-    Crop to the ink, scale the longer side to 20 pixels keeping the aspect
-    ratio, then shift so the centre of mass lands at the centre of the 28x28
-    field. normalise rescales so the darkest ink is 1, as in most MNIST digits.
-    An empty canvas gives an empty result with a message, never an error.
+
+def preprocess_drawing(
+    canvas: np.ndarray,
+    threshold: float = 0.05,
+    normalise: bool = True,
+    field_shape: tuple[int, int] = (FIELD_SIZE, FIELD_SIZE),
+) -> PreparedDrawing:
+    """MNIST-style image of field_shape (the model's image shape) from a canvas of ink in [0, 1].
+
+    Crop to the ink, scale it to fit the box (20x20 in a 28x28 field) keeping
+    the aspect ratio, then shift so the centre of mass lands at the centre of
+    the field. normalise rescales so the darkest ink is 1, as in most MNIST
+    digits. An empty canvas gives an empty result with a message, never an error.
     """
+    field_h, field_w = int(field_shape[0]), int(field_shape[1])
+    box_h, box_w = box_shape((field_h, field_w))
     canvas = np.nan_to_num(np.asarray(canvas, dtype=np.float32), nan=0.0).clip(0.0, 1.0)
-    blank = np.zeros((FIELD_SIZE, FIELD_SIZE), dtype=np.float32)
+    blank = np.zeros((field_h, field_w), dtype=np.float32)
     if canvas.ndim != 2 or canvas.size == 0:
         return PreparedDrawing(blank, True, NOTHING_DRAWN)
     bbox = ink_bounding_box(canvas, threshold)
@@ -76,17 +87,16 @@ def preprocess_drawing(
     top, left, bottom, right = bbox
     crop = canvas[top : bottom + 1, left : right + 1]
     height, width = crop.shape
-    scale = BOX_SIZE / max(height, width)
-    new_h = min(BOX_SIZE, max(1, round(height * scale)))
-    new_w = min(BOX_SIZE, max(1, round(width * scale)))
+    scale = min(box_h / height, box_w / width)
+    new_h = min(box_h, max(1, round(height * scale)))
+    new_w = min(box_w, max(1, round(width * scale)))
     box = _resize(crop, new_h, new_w).clip(0.0, 1.0)
     if normalise and box.max() > 0:
         box = box / box.max()
     com_row, com_col = centre_of_mass(box)
-    centre = (FIELD_SIZE - 1) / 2
     # Integer shifts keep the pixels sharp; clamp so no ink falls off the field.
-    offset_row = int(np.clip(round(centre - com_row), 0, FIELD_SIZE - new_h))
-    offset_col = int(np.clip(round(centre - com_col), 0, FIELD_SIZE - new_w))
+    offset_row = int(np.clip(round((field_h - 1) / 2 - com_row), 0, field_h - new_h))
+    offset_col = int(np.clip(round((field_w - 1) / 2 - com_col), 0, field_w - new_w))
     image = blank.copy()
     image[offset_row : offset_row + new_h, offset_col : offset_col + new_w] = box
     return PreparedDrawing(image.astype(np.float32), False, "", bbox)

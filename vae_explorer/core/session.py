@@ -17,22 +17,25 @@ import torch
 from vae_explorer.core.checkpoint import Checkpoint
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.latent import sigma_from_logvar
-from vae_explorer.core.model import VAE
+from vae_explorer.core.models.base import ExplorableModel
 
 
 @torch.no_grad()
-def encode_dataset(model: VAE, images: torch.Tensor, batch_size: int = 10000) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior means and log-variances of every image, as float32 numpy arrays."""
+def encode_dataset(
+    model: ExplorableModel, images: torch.Tensor, batch_size: int = 10000
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Latent means and (for a posterior) log-variances of every image, as float32 numpy arrays."""
     device = next(model.parameters()).device
-    mus, logvars = [], []
+    means, logvars = [], []
     for start in range(0, images.shape[0], batch_size):
-        mu, logvar = model.encode(images[start : start + batch_size].to(device))
-        mus.append(mu.cpu())
-        logvars.append(logvar.cpu())
-    return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+        code = model.encode(images[start : start + batch_size].to(device))
+        means.append(code.mean.cpu())
+        if code.logvar is not None:
+            logvars.append(code.logvar.cpu())
+    return torch.cat(means).numpy(), (torch.cat(logvars).numpy() if logvars else None)
 
 
-def frozen_copy(model: VAE) -> VAE:
+def frozen_copy(model: ExplorableModel) -> ExplorableModel:
     """A CPU copy in eval mode with gradients off, safe to use while the original trains."""
     clone = copy.deepcopy(model).to("cpu").eval()
     for parameter in clone.parameters():
@@ -43,10 +46,10 @@ def frozen_copy(model: VAE) -> VAE:
 @dataclass
 class ExplorerSession:
     checkpoint: Checkpoint
-    model: VAE  # frozen CPU copy used by every view
+    model: ExplorableModel  # frozen CPU copy used by every view
     data: ImageSet  # the displayed split, on the CPU
     latent_mu: np.ndarray  # (N, latent_dim)
-    latent_logvar: np.ndarray  # (N, latent_dim)
+    latent_logvar: np.ndarray | None  # (N, latent_dim); None for a deterministic code
 
     @classmethod
     def create(cls, checkpoint: Checkpoint, data: ImageSet) -> "ExplorerSession":
@@ -57,7 +60,7 @@ class ExplorerSession:
 
     @property
     def latent_dim(self) -> int:
-        return self.model.config.latent_dim
+        return self.model.latent_dim
 
     @property
     def labels(self) -> np.ndarray:
@@ -67,22 +70,23 @@ class ExplorerSession:
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Decoded mean images in [0, 1] for latent points z (M, d): shape (M, H, W)."""
         z_t = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, self.latent_dim)
-        return self.model.decode_images(z_t).numpy()
+        return self.model.decode(z_t).numpy()
 
     @torch.no_grad()
-    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and log-variance for images (M, H*W) or (M, H, W) in [0, 1]."""
-        x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, self.model.config.input_dim)
-        mu, logvar = self.model.encode(x)
-        return mu.numpy(), logvar.numpy()
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Latent mean and log-variance (None without a posterior) for images (M, H*W) or (M, H, W)."""
+        pixels = int(np.prod(self.model.image_shape))
+        x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, pixels)
+        code = self.model.encode(x)
+        return code.mean.numpy(), (code.logvar.numpy() if code.logvar is not None else None)
 
     def image(self, index: int) -> np.ndarray:
         return self.data.images[index].reshape(self.data.image_shape).numpy()
 
-    def posterior(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation of q(z|x) for data point index, from this session's model."""
+    def posterior(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean and standard deviation of q(z|x) for data point index (None without a posterior)."""
         mu, logvar = self.encode(self.data.images[index : index + 1].numpy())
-        return mu[0], sigma_from_logvar(logvar[0])
+        return mu[0], (sigma_from_logvar(logvar[0]) if logvar is not None else None)
 
     def reconstruct(self, index: int) -> np.ndarray:
         """The decoded posterior mean of data point index, shape (H, W)."""

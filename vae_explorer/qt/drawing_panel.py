@@ -1,9 +1,10 @@
 """Draw a digit with the mouse and see where the encoder puts it.
 
 After every stroke the drawing is preprocessed as MNIST was (core.drawing),
-encoded, and the panel shows the 28x28 input, the reconstruction and the
-five test images nearest in latent space; the posterior mean with its 1- and
-2-sigma ellipses goes to the latent map through overlayPosterior.
+at the model's image shape, encoded, and the panel shows that input, the
+reconstruction and the five test images nearest in latent space; the
+posterior mean with its 1- and 2-sigma ellipses goes to the latent map
+through overlayPosterior (a model without a posterior gets its code point only).
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from vae_explorer.core.drawing import (
+    BOX_SIZE,
+    FIELD_SIZE,
     NOTHING_DRAWN,
     PreparedDrawing,
+    box_shape,
     nearest_in_latent,
     preprocess_drawing,
 )
@@ -143,9 +147,9 @@ class DrawingCanvas(QWidget):
 class DrawingPanel(QWidget):
     """The canvas, its tools, and what the model makes of the drawing."""
 
-    overlayPosterior = Signal(str, object, object)  # key, mu (2,), sigma (2,)
+    overlayPosterior = Signal(str, object, object)  # key, mu (2,), sigma (2,); sigma 0 without a posterior
     overlayCleared = Signal(str)
-    encoded = Signal(object, object)  # mu, sigma of the latest drawing
+    encoded = Signal(object, object)  # mu, sigma (None without a posterior) of the latest drawing
 
     def __init__(self, session: ExplorerSession | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -195,8 +199,8 @@ class DrawingPanel(QWidget):
         layout.addWidget(draw_box)
 
         seen_box = QGroupBox("What the model sees")
-        self.input_tile = PixelTile("Input 28×28", tooltip="Cropped, scaled into 20×20 and centred by "
-                                    "centre of mass, as MNIST digits were")
+        self.input_tile = PixelTile("Input")
+        self._describe_input((FIELD_SIZE, FIELD_SIZE))
         self.reconstruction_tile = PixelTile("Reconstruction", tooltip="Decoded from the posterior mean")
         self.latent_label = QLabel(NOTHING_DRAWN)
         self.latent_label.setWordWrap(True)
@@ -223,16 +227,31 @@ class DrawingPanel(QWidget):
 
     # ----- public API ------------------------------------------------------------------------
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """The shape drawings are prepared at: the model's, MNIST's before a model is loaded."""
+        if self.session is None:
+            return (FIELD_SIZE, FIELD_SIZE)
+        return tuple(self.session.model.image_shape)
+
     def set_session(self, session: ExplorerSession | None) -> None:
         self.session = session
         if session is not None:
             self.near_box.setTitle(f"{NEIGHBOURS} nearest {session.data.split} images in latent space")
+        self._describe_input(self.image_shape)
         self.refresh()
+
+    def _describe_input(self, shape: tuple[int, int]) -> None:
+        box = box_shape(shape)
+        self.input_tile.title.setText(f"<b>Input {shape[0]}×{shape[1]}</b>")
+        scale = "" if box == (BOX_SIZE, BOX_SIZE) else f" ({BOX_SIZE}/{FIELD_SIZE} of each side, as in MNIST)"
+        self.input_tile.setToolTip(f"Cropped, scaled into {box[0]}×{box[1]}{scale} and centred by "
+                                   "centre of mass, as MNIST digits were")
 
     def refresh(self) -> None:
         """Preprocess, encode and show the current drawing (also after undo and clear)."""
         self.undo_button.setEnabled(self.canvas.can_undo)
-        self.prepared = preprocess_drawing(self.canvas.ink())
+        self.prepared = preprocess_drawing(self.canvas.ink(), field_shape=self.image_shape)
         if self.prepared.empty or self.session is None:
             self._show_nothing(self.prepared.message if self.prepared.empty else "No model loaded.")
             return
@@ -243,16 +262,21 @@ class DrawingPanel(QWidget):
 
     def _show_encoding(self, session: ExplorerSession) -> None:
         mu, logvar = session.encode(self.prepared.image[None])
-        self.mu, self.sigma = mu[0], latent.sigma_from_logvar(logvar[0])
+        self.mu = mu[0]
+        self.sigma = None if logvar is None else latent.sigma_from_logvar(logvar[0])
         reconstruction = session.decode(self.mu[None])[0]
         self.input_tile.set_image(self.prepared.image, "preprocessed")
         self.reconstruction_tile.set_image(reconstruction, "decoded at the mean")
         dims = ", ".join(f"{v:.2f}" for v in self.mu[:4]) + (", …" if self.mu.size > 4 else "")
-        spread = ", ".join(f"{v:.2f}" for v in self.sigma[:4]) + (", …" if self.sigma.size > 4 else "")
         note = {1: "<br>(1-D latent: drawn at z₂ = 0)", 2: ""}.get(
             session.latent_dim, f"<br>(map shows the first 2 of {session.latent_dim} dims)")
-        self.latent_label.setText(f"Posterior mean<br>μ = ({dims})<br>σ = ({spread})<br>"
-                                  f"Ellipses on the map: 1σ solid, 2σ dashed.{note}")
+        if self.sigma is None:
+            self.latent_label.setText(f"Latent code<br>z = ({dims})<br>"
+                                      f"No posterior, so no ellipses: a + marks it on the map.{note}")
+        else:
+            spread = ", ".join(f"{v:.2f}" for v in self.sigma[:4]) + (", …" if self.sigma.size > 4 else "")
+            self.latent_label.setText(f"Posterior mean<br>μ = ({dims})<br>σ = ({spread})<br>"
+                                      f"Ellipses on the map: 1σ solid, 2σ dashed.{note}")
         self.neighbour_indices, distances = nearest_in_latent(session.latent_mu, self.mu, NEIGHBOURS)
         labels = session.labels
         for tile, index, distance in zip(self.neighbour_tiles, self.neighbour_indices, distances):
@@ -260,8 +284,9 @@ class DrawingPanel(QWidget):
         for tile in self.neighbour_tiles[len(self.neighbour_indices):]:
             tile.set_image(None)
         # On the map's plane; a 1-D latent has no spread along z2.
-        self.overlays.show(self.overlayPosterior, KEY_POSTERIOR, on_map_plane(self.mu), on_map_plane(self.sigma))
-        self.encoded.emit(self.mu.copy(), self.sigma.copy())
+        sigma = np.zeros_like(self.mu) if self.sigma is None else self.sigma
+        self.overlays.show(self.overlayPosterior, KEY_POSTERIOR, on_map_plane(self.mu), on_map_plane(sigma))
+        self.encoded.emit(self.mu.copy(), None if self.sigma is None else self.sigma.copy())
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

@@ -6,7 +6,9 @@ QTimer, one step per tick, so the GUI thread is never blocked for long and
 the user sees every step: the imputation tiles update and the latent map
 shows the path of the iterative method or the posterior heat map.
 The map is reached only through the overlay signals, which attach() in
-demo_panels connects to the latent view.
+demo_panels connects to the latent view. The image shape, the presets and
+which methods are offered all come from the session's model; a method the
+model cannot run is greyed out with the reason as its tooltip.
 """
 
 from __future__ import annotations
@@ -15,16 +17,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
 
 from vae_explorer.core import imputation as imp
 from vae_explorer.core.session import ExplorerSession
-from vae_explorer.qt.mask_editor import MaskEditor
+from vae_explorer.qt.imputation_results import ResultTiles
+from vae_explorer.qt.mask_editor import EraseBox
 from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
-from vae_explorer.qt.pixel_tiles import PixelTile
 from vae_explorer.qt.scrolling import fill_with_scrolling
 
 METHOD_ITERATIVE = "iterative"
@@ -55,12 +55,8 @@ MAP_HINTS = {
 KEY_PATH = "imputation-path"
 KEY_HEATMAP = "imputation-posterior"
 KEY_MAP_POINT = "imputation-map-point"
-SAMPLE_COUNT = 6
 GRID_EXTENT = 4.0
 GRID_RESOLUTION = 100
-SAMPLE_COLUMNS = 3
-# Colour scale top for the per-pixel posterior std; pixel values lie in [0, 1], so 0.3 is already very unsure.
-UNCERTAINTY_SCALE = 0.3
 
 
 class ImputationPanel(QWidget):
@@ -77,7 +73,6 @@ class ImputationPanel(QWidget):
         super().__init__(parent)
         self.session: ExplorerSession | None = None
         self.index = 0
-        self.original = np.zeros((28, 28), np.float32)
         self.result: np.ndarray | None = None
         self.method = METHOD_ITERATIVE
         self._steps: Iterator | None = None
@@ -91,7 +86,8 @@ class ImputationPanel(QWidget):
         self.timer.setInterval(80)
         self.timer.timeout.connect(self._on_tick)
         self._build()
-        self.set_mask(imp.preset_mask("Middle rows 10-17"))
+        self.original = np.zeros(self.image_shape, np.float32)
+        self.erase_box.start_with_a_preset()
         self._on_method_chosen(0)
         if session is not None:
             self.set_session(session)
@@ -132,42 +128,12 @@ class ImputationPanel(QWidget):
         column.addWidget(hint)
         return box
 
-    def _build_erase_box(self) -> QGroupBox:
-        box = QGroupBox("2 · Erase pixels")
-        self.editor = MaskEditor()
-        self.editor.maskChanged.connect(self._on_mask_changed)
-        self.rows_radio = QRadioButton("Rows")
-        self.rect_radio = QRadioButton("Rectangle")
-        self.rows_radio.setChecked(True)
-        self.rows_radio.setToolTip("A drag erases every row it passes over")
-        self.rect_radio.setToolTip("A drag erases the rectangle between its ends")
-        group = QButtonGroup(self)
-        group.addButton(self.rows_radio)
-        group.addButton(self.rect_radio)
-        self.rows_radio.toggled.connect(
-            lambda on: self.editor.set_mode(MaskEditor.MODE_ROWS if on else MaskEditor.MODE_RECTANGLE))
-        controls = QVBoxLayout()
-        controls.addWidget(QLabel("Drag mode:"))
-        controls.addWidget(self.rows_radio)
-        controls.addWidget(self.rect_radio)
-        controls.addSpacing(6)
-        controls.addWidget(QLabel("Presets:"))
-        self.preset_buttons: dict[str, QPushButton] = {}
-        for name, (first, last) in imp.PRESET_ROWS.items():
-            button = QPushButton(name.replace("Middle rows 10-17", "Rows 10–17"))
-            button.setToolTip(f"Erase rows {first} to {last}")
-            button.clicked.connect(lambda _=False, n=name: self.set_mask(imp.preset_mask(n)))
-            controls.addWidget(button)
-            self.preset_buttons[name] = button
-        self.clear_mask_button = QPushButton("Restore all")
-        self.clear_mask_button.setToolTip("Un-erase every pixel")
-        self.clear_mask_button.clicked.connect(lambda: self.set_mask(imp.empty_mask()))
-        controls.addWidget(self.clear_mask_button)
-        controls.addStretch(1)
-        row = QHBoxLayout(box)
-        row.addWidget(self.editor, 0, Qt.AlignmentFlag.AlignTop)
-        row.addLayout(controls)
-        return box
+    def _build_erase_box(self) -> EraseBox:
+        self.erase_box = EraseBox("2 · Erase pixels")
+        self.erase_box.editor.maskChanged.connect(self._on_mask_changed)
+        for name in ("editor", "rows_radio", "rect_radio", "preset_buttons", "clear_mask_button"):
+            setattr(self, name, getattr(self.erase_box, name))
+        return self.erase_box
 
     def _build_method_box(self) -> QGroupBox:
         box = QGroupBox("3 · Impute")
@@ -219,40 +185,13 @@ class ImputationPanel(QWidget):
         grid.setColumnStretch(1, 1)
         return box
 
-    def _build_result_box(self) -> QGroupBox:
-        box = QGroupBox("Result")
-        self.original_tile = PixelTile("Original", tooltip="The test image as it is")
-        self.masked_tile = PixelTile("Masked input", tooltip="What the model sees: erased pixels set to 0")
-        self.imputed_tile = PixelTile("Imputation", tooltip="Known pixels kept, erased pixels filled by the model")
-        self.error_tile = PixelTile(
-            "Error (erased)", tooltip="|imputation − original| on the erased pixels (bright = wrong); "
-            "the kept pixels are dimmed")
-        self.map_tile = PixelTile("MAP", tooltip="Imputation from the single most probable latent point")
-        self.uncertainty_tile = PixelTile(
-            "Uncertainty", tooltip="Per-pixel standard deviation of the decoded images under the posterior")
-        top = QHBoxLayout()
-        for tile in (self.original_tile, self.masked_tile, self.imputed_tile, self.error_tile):
-            top.addWidget(tile, 0, Qt.AlignmentFlag.AlignTop)
-        top.addStretch(1)
-        self.samples_label = QLabel("<b>Posterior samples</b>")
-        self.samples_label.setWordWrap(True)
-        self.sample_tiles = [PixelTile("", pixel_size=2) for _ in range(SAMPLE_COUNT)]
-        samples = QGridLayout()
-        samples.setSpacing(4)
-        samples.addWidget(self.samples_label, 0, 0, 1, SAMPLE_COLUMNS)
-        for i, tile in enumerate(self.sample_tiles):
-            tile.title.hide()
-            tile.caption.hide()
-            samples.addWidget(tile, 1 + i // SAMPLE_COLUMNS, i % SAMPLE_COLUMNS)
-        middle = QHBoxLayout()
-        middle.addWidget(self.map_tile, 0, Qt.AlignmentFlag.AlignTop)
-        middle.addWidget(self.uncertainty_tile, 0, Qt.AlignmentFlag.AlignTop)
-        middle.addLayout(samples)
-        middle.addStretch(1)
-        column = QVBoxLayout(box)
-        column.addLayout(top)
-        column.addLayout(middle)
-        return box
+    def _build_result_box(self) -> ResultTiles:
+        self.results = ResultTiles()
+        # The tiles under their own names too: scripts and tests read what is on screen.
+        for name in ("original_tile", "masked_tile", "imputed_tile", "error_tile", "map_tile",
+                     "uncertainty_tile", "sample_tiles", "samples_label"):
+            setattr(self, name, getattr(self.results, name))
+        return self.results
 
     # ----- public API ------------------------------------------------------------------------
 
@@ -264,16 +203,18 @@ class ImputationPanel(QWidget):
     def running(self) -> bool:
         return self.timer.isActive()
 
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return self.editor.image_shape
+
     def set_session(self, session: ExplorerSession | None) -> None:
         self.stop_imputation()
         self.session = session
         self._grids.clear()
-        grid_item = self.method_combo.model().item(self.method_combo.findData(METHOD_GRID))
-        two_d = session is not None and session.latent_dim == 2
-        grid_item.setEnabled(two_d)
-        grid_item.setToolTip("" if two_d else "Needs a model with a 2-D latent space")
-        if not two_d and self.method == METHOD_GRID:
-            self.method_combo.setCurrentIndex(self.method_combo.findData(METHOD_ITERATIVE))
+        if session is not None and tuple(session.model.image_shape) != self.image_shape:
+            self.original = np.zeros(session.model.image_shape, np.float32)
+            self.erase_box.set_image_shape(session.model.image_shape)
+        self._offer_methods(session)
         count = 0 if session is None else len(session.data)
         self.index_spin.blockSignals(True)
         self.index_spin.setRange(0, max(count - 1, 0))
@@ -395,6 +336,9 @@ class ImputationPanel(QWidget):
             self.stop_imputation()
             self.status_label.setText(f"Done. {self._last_status}{self._error_text()}")
             self.runFinished.emit(method)
+        except ValueError as exc:  # the model cannot do what this method needs: say so, briefly
+            self.stop_imputation()
+            self.status_label.setText(f"Not available for this model: {exc}.")
         except Exception as exc:  # noqa: BLE001 - a failed run must not take the window with it
             self.stop_imputation()
             self.status_label.setText(f"Imputation stopped: {type(exc).__name__}: {exc}")
@@ -409,11 +353,7 @@ class ImputationPanel(QWidget):
 
     def _show_imputation(self, image: np.ndarray, status: str) -> None:
         self.result = np.asarray(image, np.float32)
-        mask = self.mask
-        error = np.abs(self.result - self.original) * mask
-        mse = imp.erased_mse(self.result, self.original, mask)
-        self.imputed_tile.set_image(self.result, "filled in")
-        self.error_tile.set_heat(error, 1.0, f"MSE {mse:.4f}", backdrop=self.original, where=mask)
+        self.results.show_imputation(self.result, self.original, self.mask)
         self._last_status = status
         self.status_label.setText(status + self._error_text())
 
@@ -434,17 +374,7 @@ class ImputationPanel(QWidget):
         rows = posterior.rows_seen
         stage = "prior only" if rows == 0 else f"observed rows 0–{rows - 1} taken in"
         self._show_imputation(posterior.mean_image, f"Grid posterior: {stage}")
-        z = posterior.map_z
-        self.map_tile.set_image(posterior.map_image, f"z=({z[0]:.2f}, {z[1]:.2f})")
-        spread = posterior.uncertainty
-        self.uncertainty_tile.set_heat(spread, UNCERTAINTY_SCALE, f"max σ {spread.max():.2f}",
-                                       backdrop=self.original, where=self.mask)
-        generator.manual_seed(0)  # the same draws every step, so the samples change only with the posterior
-        _, samples = posterior.samples(SAMPLE_COUNT, generator)
-        self.samples_label.setText("<b>Posterior samples</b>")
-        self.samples_label.setToolTip("Imputations from z drawn from the grid posterior")
-        for tile, sample in zip(self.sample_tiles, samples):
-            tile.set_image(sample)
+        self.results.show_grid_posterior(posterior, self.mask, generator)
 
     def _show_encoder_samples(self, imputed: np.ndarray) -> None:
         """Samples and spread from q(z | imputed image): the encoder's view of what is left uncertain."""
@@ -452,28 +382,34 @@ class ImputationPanel(QWidget):
         if session is None:
             return
         mu, logvar = session.encode(imputed[None])
+        if logvar is None:  # a deterministic code: nothing to draw from
+            self.results.show_no_samples("this model has no posterior q(z|x).")
+            return
         generator = np.random.default_rng(0)
         z = mu + np.exp(0.5 * logvar) * generator.standard_normal((64, mu.shape[1])).astype(np.float32)
         decoded = session.decode(z)
         mask = self.mask
         filled = np.where(mask, decoded, self.original)
-        spread = decoded.std(axis=0) * mask
-        self.uncertainty_tile.set_heat(spread, UNCERTAINTY_SCALE, f"max σ {spread.max():.2f}",
-                                       backdrop=self.original, where=mask)
-        self.samples_label.setText("<b>Samples from q(z|x̂)</b>")
-        self.samples_label.setToolTip("Imputations from z drawn from the encoder's posterior for the final imputation")
-        for tile, sample in zip(self.sample_tiles, filled):
-            tile.set_image(sample)
+        self.results.show_encoder_samples(filled, decoded.std(axis=0) * mask, self.original, mask)
+
+    def _offer_methods(self, session: ExplorerSession | None) -> None:
+        """Grey out the methods this session's model cannot run, the reason as tooltip."""
+        reasons = {METHOD_ITERATIVE: None, METHOD_GRID: None, METHOD_MAP: None}
+        if session is not None:
+            reasons[METHOD_GRID] = imp.grid_unavailable(session.model)
+            reasons[METHOD_MAP] = imp.map_unavailable(session.model)
+        for method, reason in reasons.items():
+            item = self.method_combo.model().item(self.method_combo.findData(method))
+            item.setEnabled(reason is None)
+            item.setToolTip("" if reason is None else f"Not available: {reason}")
+        if reasons[self.method] is not None:
+            self.method_combo.setCurrentIndex(self.method_combo.findData(METHOD_ITERATIVE))
 
     def _reset_results(self) -> None:
         self.result = None
         self._focus = None
         self.zoom_button.setEnabled(False)
-        mask = self.mask
-        self.original_tile.set_image(self.original, f"#{self.index}")
-        self.masked_tile.set_image(imp.apply_mask(self.original, mask), f"{int(mask.sum())} px erased")
-        for tile in (self.imputed_tile, self.error_tile, self.map_tile, self.uncertainty_tile, *self.sample_tiles):
-            tile.set_image(None)
+        self.results.show_input(self.original, self.mask, self.index)
         for key in (KEY_PATH, KEY_HEATMAP, KEY_MAP_POINT):
             self.overlays.clear(key)
 
@@ -498,8 +434,7 @@ class ImputationPanel(QWidget):
         iterative = self.method == METHOD_ITERATIVE
         self.steps_spin.setVisible(iterative)
         self.steps_label.setVisible(iterative)
-        self.map_tile.setVisible(not iterative)  # the iterative method has no MAP point
-        grid = self.method == METHOD_GRID
+        # The iterative method has no MAP point.
+        self.results.show_method(grid=self.method == METHOD_GRID, has_map_point=not iterative)
         self.map_hint.setText(MAP_HINTS[self.method])
-        self.samples_label.setText("<b>Posterior samples</b>" if grid else "<b>Samples from q(z|x̂)</b>")
         self._reset_results()

@@ -1,4 +1,4 @@
-"""Live loss curves: total, reconstruction and KL, per epoch for train and test.
+"""Live loss curves: the loss and its named terms, per epoch for train and test.
 
 Each term gets its own small plot (their scales differ by two orders of
 magnitude). Per-epoch points are drawn as markers joined by lines; a light,
@@ -15,11 +15,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from vae_explorer.core.training import EpochStats
+from vae_explorer.core.training.trainer import EpochStats
 from vae_explorer.qt.theme import PLOT_BACKGROUND, PLOT_TEXT
 
-TERMS = ("total", "reconstruction", "kl")
-AXIS_LABELS = {"total": "−ELBO", "reconstruction": "reconstruction", "kl": "KL"}
+# The terms plotted, by the names models give them (models/base.py); a term a
+# model does not report stays empty.
+TERMS = ("loss", "reconstruction", "kl")
+AXIS_LABELS = {"loss": "−ELBO", "reconstruction": "reconstruction", "kl": "KL"}
 TOOLTIP = (
     "Losses per image, in nats (lower is better).\n"
     "−ELBO = reconstruction + β·KL.\n"
@@ -81,7 +83,7 @@ class LossCurves(QWidget):
                 plot.setXLink(self.plots[TERMS[0]])
         for kind, label in (("train", "train (epoch)"), ("test", "test (epoch)"),
                             ("running", "train (running)")):
-            self.legend.addItem(self._items["total", kind], label)
+            self.legend.addItem(self._items[TERMS[0], kind], label)
         self.clear()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -147,21 +149,19 @@ class LossCurves(QWidget):
                 plot.addItem(line, ignoreBounds=True)
                 self._epoch_lines[term].append(line)
 
-    def add_running(self, position: float, total: float, reconstruction: float, kl: float) -> None:
-        """A running training loss at `position` epochs (fractional); drawn within 250 ms."""
-        for term, value in zip(TERMS, (total, reconstruction, kl)):
-            self._append(term, "running", position, value)
+    def add_running(self, position: float, terms: dict[str, float]) -> None:
+        """Running training terms at `position` epochs (fractional); drawn within 250 ms."""
+        for term in TERMS:
+            if term in terms:
+                self._append(term, "running", position, terms[term])
         if not self._redraw_timer.isActive():
             self._redraw_timer.start()
 
     def add_epoch(self, stats: EpochStats) -> None:
-        train = stats.train
-        for term, value in zip(TERMS, (train.total, train.reconstruction, train.kl)):
-            self._append(term, "train", stats.epoch, value)
-        if stats.test is not None:
-            test = stats.test
-            for term, value in zip(TERMS, (test.total, test.reconstruction, test.kl)):
-                self._append(term, "test", stats.epoch, value)
+        for kind, terms in (("train", stats.train), ("test", stats.test or {})):
+            for term in TERMS:
+                if term in terms:
+                    self._append(term, kind, stats.epoch, terms[term])
         self._refresh()
 
     def series(self, term: str, kind: str) -> tuple[np.ndarray, np.ndarray]:

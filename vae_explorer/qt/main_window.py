@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         """Decode map points (M, 2) with the shown model; extra latent dimensions are held at 0."""
         z = np.asarray(z, np.float32).reshape(-1, 2)
         model = self._shown if self._shown is not None else self._quick
-        dim = self._shown.latent_dim if self._shown is not None else self._quick.config.latent_dim
+        dim = self._shown.latent_dim if self._shown is not None else self._quick.config["latent_dim"]
         if dim != 2:
             full = np.zeros((z.shape[0], dim), np.float32)
             full[:, : min(2, dim)] = z[:, : min(2, dim)]
@@ -352,8 +352,8 @@ class MainWindow(QMainWindow):
         checkpoint = self._session.checkpoint
         name = checkpoint.path.name if checkpoint.path else "trained in this session"
         self.setWindowTitle(f"VAE Explorer — {name}{' (unsaved)' if self.unsaved else ''}")
-        config = checkpoint.model_config
-        self.model_label.setText(f"{name} · {config.latent_dim}-D latent · {config.likelihood} · device {self.device}")
+        model = checkpoint.model
+        self.model_label.setText(f"{name} · {model.describe()} · {model.latent_dim}-D latent · device {self.device}")
 
     # ----- map interaction -------------------------------------------------------------------
 
@@ -520,15 +520,16 @@ class MainWindow(QMainWindow):
             self.save_checkpoint_as(path)
 
     def save_checkpoint_as(self, path: str | Path) -> bool:
-        from vae_explorer.core.checkpoint import save_checkpoint
+        from vae_explorer.core.checkpoint import CheckpointError, save_checkpoint
 
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
         try:
             save_checkpoint(self._session.checkpoint, path)
-        except OSError as exc:
-            QMessageBox.critical(self, "Cannot save checkpoint", f"Could not write {path}: {exc}")
+        except (OSError, CheckpointError) as exc:  # CheckpointError: a target that is no regular file
+            QMessageBox.critical(self, "Cannot save checkpoint", f"Could not write {path}: {exc}\n\n"
+                                 "The model is still open; save it somewhere else.")
             return False
         self.unsaved = False
         self._update_title()
@@ -619,12 +620,14 @@ class MainWindow(QMainWindow):
         self.add_tool_panel(panel, "Training")
 
     def _on_epoch_snapshot(self, snapshot) -> None:
-        mu = np.asarray(snapshot.latent_mu, np.float32)
         from vae_explorer.core.session import ExplorerSession
 
+        if snapshot.model is None or snapshot.latent_mean is None:
+            return
+        mu = np.asarray(snapshot.latent_mean, np.float32)
         if self._session is None or mu.shape[0] != len(self._session.data):
             return  # the user switched splits mid-run; the next finished model re-encodes anyway
-        logvar = np.asarray(snapshot.latent_logvar, np.float32)
+        logvar = None if snapshot.latent_logvar is None else np.asarray(snapshot.latent_logvar, np.float32)
         preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu, logvar)
         self._show_session(preview)
         stats = getattr(snapshot, "stats", None)

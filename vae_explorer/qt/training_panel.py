@@ -1,12 +1,13 @@
 """The training panel: a form for the run, Start / Pause / Cancel, progress and curves.
 
-The panel owns at most one TrainingThread at a time. It validates the form on
-the GUI thread, hands a plain TrainingRequest to the worker, and turns the
-worker's signals into its own public ones, which the main window listens to:
+The panel owns at most one training thread at a time. It validates the form on
+the GUI thread, hands a plain TrainingRequest to core's training run on a
+GeneratorThread, and turns the run's events into its own public signals,
+which the main window listens to:
 
     trainingStarted()            a run began
     trainingProgress(object)     TrainingProgress, at most ~20 per second
-    epochSnapshot(object)        TrainingSnapshot after every epoch (redraw the map)
+    epochSnapshot(object)        core EpochDone after every epoch (redraw the map)
     trainingFinished(object)     Checkpoint of the trained model
     trainingFailed(str)          a message for the user; the previous model stays
     trainingCancelled()          the user cancelled (or shutdown() was called)
@@ -18,40 +19,41 @@ is_running() is already False.
 from __future__ import annotations
 
 import logging
-import os
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QSpinBox,
     QStyle,
     QVBoxLayout,
     QWidget,
 )
 
-from vae_explorer.core.config import ConfigError, ModelConfig, TrainConfig
+from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.data import ImageSet
-from vae_explorer.core.devices import available_devices
+from vae_explorer.core.training.control import TrainingControl
+from vae_explorer.core.training.events import (
+    Cancelled,
+    Diverged,
+    EpochDone,
+    Failed,
+    Finished,
+    Started,
+    Status,
+)
+from vae_explorer.qt.generator_thread import GeneratorThread
 from vae_explorer.qt.loss_curves import LossCurves
 from vae_explorer.qt.scrolling import fill_with_scrolling
+from vae_explorer.qt.training_form import FORM_KIND, TrainingForm
 from vae_explorer.qt.training_worker import (
     DEFAULT_PROGRESS_INTERVAL_S,
-    TimedControl,
     TrainingProgress,
     TrainingRequest,
-    TrainingSnapshot,
-    TrainingThread,
-    TrainingWorker,
+    gui_training_events,
 )
 
 log = logging.getLogger(__name__)
@@ -59,21 +61,16 @@ log = logging.getLogger(__name__)
 START_SHORTCUT = "Ctrl+T"
 PAUSE_SHORTCUT = "Ctrl+P"
 CANCEL_SHORTCUT = "Ctrl+."
-DEVICE_LABELS = {"auto": "auto", "cpu": "CPU", "cuda": "CUDA", "mps": "MPS"}
 ERROR_STYLE = (
     "QLabel { color: #8a1c1c; background: #fdecea; border: 1px solid #f5c2c0;"
     " border-radius: 4px; padding: 6px; }"
 )
 INVALID_FIELD_STYLE = "QLineEdit { border: 1px solid #d33; }"
+CANCELLED_STATUS = "Training cancelled. The previous model is still loaded."
 
 # Threads that did not stop within shutdown()'s timeout are kept alive here, so
 # Python never destroys a QThread that is still running.
-_STRAGGLERS: list[TrainingThread] = []
-
-
-def default_cpu_threads() -> int:
-    """Leave one core to the GUI thread: 1 on a 2-core machine."""
-    return max(1, (os.cpu_count() or 2) - 1)
+_STRAGGLERS: list[GeneratorThread] = []
 
 
 def format_duration(seconds: float | None) -> str:
@@ -89,34 +86,32 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def parse_hidden_sizes(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.replace(";", ",").split(",")]
-    try:
-        sizes = tuple(int(p) for p in parts if p)
-    except ValueError:
-        sizes = ()
-    if not sizes or any(s <= 0 for s in sizes):
-        raise ValueError(
-            "Hidden layers: enter one or more positive whole numbers separated by commas, "
-            "for example 512,256."
-        )
-    return sizes
+def _threads_text(threads: int | None) -> str:
+    return f", {threads} CPU thread(s)" if threads else ""
 
 
-def parse_learning_rate(text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise ValueError("Learning rate: enter a positive number, for example 1e-3 or 0.001.")
-    return value
+def _other_terms(terms: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.2f}" for name, value in terms.items() if name != "loss")
+
+
+def _unchanged(message: str) -> str:
+    return f"{message.rstrip('.')}. The previous model is still loaded."
+
+
+def diverged_message(core_message: str) -> str:
+    """What the panel says when the loss stopped being finite.
+
+    Core's message goes on to say which weights the run kept; the panel throws
+    those away, so only the where (before the first ";") is worth showing.
+    """
+    where = core_message.split(";")[0].strip().rstrip(".")
+    return _unchanged(f"Training diverged: {where}. Try a smaller learning rate")
 
 
 class TrainingPanel(QWidget):
     trainingStarted = Signal()
     trainingProgress = Signal(object)  # TrainingProgress
-    epochSnapshot = Signal(object)  # TrainingSnapshot
+    epochSnapshot = Signal(object)  # core EpochDone, with the model and the display codes
     trainingFinished = Signal(object)  # Checkpoint
     trainingFailed = Signal(str)
     trainingCancelled = Signal()
@@ -137,9 +132,8 @@ class TrainingPanel(QWidget):
         self._display_set: ImageSet | None = None
         self._train_set: ImageSet | None = None
         self._test_set: ImageSet | None = None
-        self._thread: TrainingThread | None = None
-        self._worker: TrainingWorker | None = None
-        self._control: TimedControl | None = None
+        self._thread: GeneratorThread | None = None
+        self._control: TrainingControl | None = None
         self._build()
         self._set_idle()
 
@@ -163,31 +157,14 @@ class TrainingPanel(QWidget):
     def is_paused(self) -> bool:
         return self._control is not None and self._control.paused
 
-    def model_config(self) -> ModelConfig:
-        """The model described by the form; raises ValueError with a user message."""
-        try:
-            return ModelConfig(
-                hidden_sizes=parse_hidden_sizes(self.hidden_edit.text()),
-                latent_dim=self.latent_spin.value(),
-                likelihood=self.likelihood_combo.currentData(),
-            )
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from exc
+    def model_config(self):
+        """The model described by the form, sized for the displayed images; ValueError with a user message."""
+        shape = self._display_set.image_shape if self._display_set is not None else (28, 28)
+        return self.form_box.model_config(tuple(shape))
 
     def train_config(self) -> TrainConfig:
         """The run described by the form; raises ValueError with a user message."""
-        try:
-            return TrainConfig(
-                epochs=self.epochs_spin.value(),
-                batch_size=self.batch_spin.value(),
-                learning_rate=parse_learning_rate(self.lr_edit.text()),
-                beta=self.beta_spin.value(),
-                seed=self.seed_spin.value(),
-                device=self.device_combo.currentData(),
-                num_threads=self.threads_spin.value(),
-            )
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from exc
+        return self.form_box.train_config()
 
     def start(self) -> bool:
         """Start a run from the form; False (with an inline message) if the form is invalid."""
@@ -209,6 +186,7 @@ class TrainingPanel(QWidget):
             return False
         self._show_error("")
         request = TrainingRequest(
+            kind=FORM_KIND,
             model_config=model_config,
             train_config=train_config,
             data_dir=self.data_dir,
@@ -217,18 +195,17 @@ class TrainingPanel(QWidget):
             test_set=self._test_set,
             display_set=self._display_set,
         )
-        self._control = TimedControl()
-        self._worker = TrainingWorker(request, self._control, self.progress_interval_s)
-        self._worker.status.connect(self._on_status)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.epochSnapshot.connect(self._on_epoch_snapshot)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.cancelled.connect(self._on_cancelled)
-        self._thread = TrainingThread(self._worker, lower_priority=self.lower_thread_priority)
+        control = self._control = TrainingControl()
+        interval, lower = self.progress_interval_s, self.lower_thread_priority
+        self._thread = GeneratorThread(lambda: gui_training_events(request, control, interval, lower),
+                                       name="vae-training")
+        self._thread.item.connect(self._on_event)
+        # A bound slot, not a lambda: shutdown() flushes what is queued for this object.
+        self._thread.crashed.connect(self._on_crashed)
         self.curves.clear(train_config.epochs)
         self._set_running(train_config.epochs)
-        self._thread.start_training()
+        # Qt's LowPriority is what macOS and Windows honour; Linux gets a niceness in the run.
+        self._thread.start(QThread.Priority.LowPriority if lower else QThread.Priority.InheritPriority)
         self.trainingStarted.emit()
         return True
 
@@ -266,58 +243,68 @@ class TrainingPanel(QWidget):
                 return True
         else:
             log.warning("the training thread did not stop within %d ms", timeout_ms)
-            self._worker.abandoned = True
+            thread.abandoned = True
+            # Drop what it had already queued, or a run started next would take it for its own.
+            QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
             _STRAGGLERS.append(thread)  # keep it referenced until it ends on its own
             thread.finished.connect(lambda: _STRAGGLERS.remove(thread))
         self._release_thread(join=False)
-        self._set_idle("Training cancelled.")
+        self._set_idle(CANCELLED_STATUS)
         self.trainingCancelled.emit()
         return not thread.isRunning()
 
-    # -- worker signals ----------------------------------------------------------
-
-    @Slot(str)
-    def _on_status(self, text: str) -> None:
-        if not self._from_current_worker():
-            return
-        self.status_label.setText(text)
+    # -- the run's events ----------------------------------------------------------
 
     @Slot(object)
-    def _on_progress(self, progress: TrainingProgress) -> None:
+    def _on_event(self, event: object) -> None:
         if not self._from_current_worker():
-            return
+            return  # a queued event from a thread that shutdown() already let go
+        if isinstance(event, TrainingProgress):
+            self._on_progress(event)
+        elif isinstance(event, EpochDone):
+            self._on_epoch_snapshot(event)
+        elif isinstance(event, (Status, Started)):
+            self.status_label.setText(event.message if isinstance(event, Status) else
+                                      f"Training {event.description} on {event.train_images:,} images "
+                                      f"on {event.device}{_threads_text(event.threads)}")
+        elif isinstance(event, Finished):
+            self._on_finished(event.checkpoint)
+        elif isinstance(event, Diverged):
+            self._on_failed(diverged_message(event.message))
+        elif isinstance(event, Failed):
+            if event.user_error:  # the request was wrong (missing data, bad device): nothing ran
+                self._on_failed(_unchanged(f"Cannot train: {event.message}"), "Training did not start.")
+            else:
+                self._on_failed(_unchanged(f"Training failed: {event.message}"))
+        elif isinstance(event, Cancelled):
+            self._on_cancelled()
+
+    @Slot(str)
+    def _on_crashed(self, message: str) -> None:
+        self._on_failed(_unchanged(f"Training failed: {message}"))
+
+    def _on_progress(self, progress: TrainingProgress) -> None:
         self.progress_bar.setValue(round(progress.fraction * self.progress_bar.maximum()))
         self.status_label.setText(
             f"Epoch {progress.epoch} of {progress.epochs} · batch {progress.batch} of "
             f"{progress.batches_per_epoch} · {format_duration(progress.elapsed)} elapsed · "
             f"about {format_duration(progress.eta)} left"
         )
-        self.loss_label.setText(
-            f"Train loss {progress.loss:.1f} nats/image "
-            f"(reconstruction {progress.reconstruction:.1f}, KL {progress.kl:.2f})"
-        )
-        self.curves.add_running(
-            progress.position, progress.loss, progress.reconstruction, progress.kl
-        )
+        self.loss_label.setText(f"Train loss {progress.loss:.1f} nats/image ({_other_terms(progress.terms)})")
+        self.curves.add_running(progress.position, progress.terms)
         self.trainingProgress.emit(progress)
 
-    @Slot(object)
-    def _on_epoch_snapshot(self, snapshot: TrainingSnapshot) -> None:
-        if not self._from_current_worker():
-            return
+    def _on_epoch_snapshot(self, snapshot: EpochDone) -> None:
         stats = snapshot.stats
         self.curves.add_epoch(stats)
-        test = f", test {stats.test.total:.1f}" if stats.test is not None else ""
+        test = f", test {stats.test['loss']:.1f}" if stats.test is not None else ""
         self.epoch_label.setText(
-            f"Epoch {stats.epoch}: train {stats.train.total:.1f}{test} nats/image "
+            f"Epoch {stats.epoch}: train {stats.train['loss']:.1f}{test} nats/image "
             f"({format_duration(stats.epoch_seconds)})"
         )
         self.epochSnapshot.emit(snapshot)
 
-    @Slot(object)
     def _on_finished(self, checkpoint) -> None:
-        if not self._from_current_worker():
-            return
         self._release_thread()
         test = checkpoint.metrics.get("test_loss")
         tail = f"; test loss {test:.1f} nats/image" if test is not None else ""
@@ -325,34 +312,30 @@ class TrainingPanel(QWidget):
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.trainingFinished.emit(checkpoint)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, message: str, status: str = "Training failed.") -> None:
         if not self._from_current_worker():
             return
         self._release_thread()
-        self._set_idle("Training failed.")
+        self._set_idle(status)
         self._show_error(message)
         self.trainingFailed.emit(message)
 
-    @Slot()
     def _on_cancelled(self) -> None:
-        if not self._from_current_worker():
-            return
         self._release_thread()
-        self._set_idle("Training cancelled.")
+        self._set_idle(CANCELLED_STATUS)
         self.trainingCancelled.emit()
 
     # -- helpers -------------------------------------------------------------------
 
     def _from_current_worker(self) -> bool:
-        # A queued signal from a worker that shutdown() already let go is stale.
-        return self._worker is not None
+        # A queued signal from a thread that shutdown() already let go is stale.
+        return self._thread is not None
 
     def _release_thread(self, join: bool = True) -> None:
         if self._thread is not None and join:
             # The worker emitted its last signal and is returning; this wait is brief.
             self._thread.wait()
-        self._thread = self._worker = self._control = None
+        self._thread = self._control = None
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -379,80 +362,10 @@ class TrainingPanel(QWidget):
 
     # -- layout ----------------------------------------------------------------------
 
-    @staticmethod
-    def _add_pair(grid: QGridLayout, row: int, pair: int, text: str, field: QWidget, span: int = 1) -> None:
-        label = QLabel(text)
-        label.setBuddy(field)
-        label.setToolTip(field.toolTip())
-        grid.addWidget(label, row, 2 * pair)
-        grid.addWidget(field, row, 2 * pair + 1, 1, span)
-        grid.setColumnStretch(2 * pair + 1, 1)
-
     def _build(self) -> None:
-        self.latent_spin = QSpinBox(minimum=1, maximum=256, value=2)
-        self.latent_spin.setToolTip(
-            "Dimensions of z. The map draws 2-D spaces directly; with more, it shows the first two."
-        )
-        self.hidden_edit = QLineEdit("512, 256")
-        self.hidden_edit.setToolTip(
-            "Widths of the encoder's hidden layers, comma-separated; the decoder mirrors them."
-        )
-        self.likelihood_combo = QComboBox()
-        self.likelihood_combo.addItem("Bernoulli (cross-entropy)", "bernoulli")
-        self.likelihood_combo.addItem("Gaussian (squared error)", "gaussian")
-        self.likelihood_combo.setToolTip("p(x|z): how the decoder's output is scored against the image.")
-        self.beta_spin = QDoubleSpinBox(minimum=0.0, maximum=100.0, decimals=2, singleStep=0.1, value=1.0)
-        self.beta_spin.setToolTip("Weight of the KL term: 1 is the ordinary VAE, other values a β-VAE.")
-
-        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=10)
-        self.epochs_spin.setToolTip("Passes over the training split.")
-        self.batch_spin = QSpinBox(minimum=1, maximum=60000, value=128)
-        self.batch_spin.setToolTip("Images per optimizer step.")
-        self.lr_edit = QLineEdit("1e-3")
-        self.lr_edit.setToolTip("Adam step size, for example 1e-3 or 0.0005.")
-        self.seed_spin = QSpinBox(minimum=0, maximum=999_999, value=0)
-        self.seed_spin.setToolTip("Seeds the initial weights, the shuffling and the sampling noise.")
-        self.device_combo = QComboBox()
-        available = set(available_devices())
-        for name, label in DEVICE_LABELS.items():
-            self.device_combo.addItem(label, name)
-            if name != "auto" and name not in available:
-                index = self.device_combo.count() - 1
-                self.device_combo.model().item(index).setEnabled(False)
-                self.device_combo.setItemData(index, f"{label} is not available on this machine",
-                                              Qt.ItemDataRole.ToolTipRole)
-        self.device_combo.setToolTip("Where to train: auto picks a CUDA or Apple MPS GPU when there is one, "
-                                     "else the CPU. Devices this machine lacks are greyed out.")
-        self.threads_spin = QSpinBox(minimum=0, maximum=max(os.cpu_count() or 1, 1),
-                                     value=default_cpu_threads())
-        self.threads_spin.setSpecialValueText("torch default")
-        self.threads_spin.setToolTip(
-            "CPU threads for training. The default leaves one core free so the window stays "
-            "responsive; 'torch default' uses every core."
-        )
-
-        # Two label/field pairs per row keep the form short, leaving height for the curves.
-        model_grid = QGridLayout()
-        self._add_pair(model_grid, 0, 0, "Latent size", self.latent_spin)
-        self._add_pair(model_grid, 0, 1, "β (KL weight)", self.beta_spin)
-        self._add_pair(model_grid, 1, 0, "Hidden layers", self.hidden_edit, span=3)
-        self._add_pair(model_grid, 2, 0, "Likelihood", self.likelihood_combo, span=3)
-        run_grid = QGridLayout()
-        self._add_pair(run_grid, 0, 0, "Epochs", self.epochs_spin)
-        self._add_pair(run_grid, 0, 1, "Batch size", self.batch_spin)
-        self._add_pair(run_grid, 1, 0, "Learning rate", self.lr_edit)
-        self._add_pair(run_grid, 1, 1, "Seed", self.seed_spin)
-        self._add_pair(run_grid, 2, 0, "Device", self.device_combo)
-        self._add_pair(run_grid, 2, 1, "CPU threads", self.threads_spin)
-        model_box = QGroupBox("Model")
-        model_box.setLayout(model_grid)
-        run_box = QGroupBox("Training")
-        run_box.setLayout(run_grid)
-        self.form_box = QWidget()
-        form_column = QVBoxLayout(self.form_box)
-        form_column.setContentsMargins(0, 0, 0, 0)
-        form_column.addWidget(model_box)
-        form_column.addWidget(run_box)
+        self.form_box = TrainingForm()
+        for name in TrainingForm.FIELDS:  # the panel's own names for the fields, as before
+            setattr(self, name, getattr(self.form_box, name))
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)

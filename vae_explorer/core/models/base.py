@@ -1,0 +1,92 @@
+"""What every model kind offers the trainer, the checkpoints and the explorer.
+
+The rest of the app knows a model only through this interface: a config
+dataclass, loss(x) -> named terms, encode(x) -> a latent code, decode(z) ->
+images, and, where the kind has them, a pixel likelihood and a Gaussian
+posterior. A kind that lacks one says so through the capability properties,
+and the views show a note instead of the tool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from vae_explorer.core.models.likelihoods import PixelLikelihood
+
+
+@dataclass(frozen=True)
+class LatentCode:
+    """Where images land in latent space.
+
+    mean is the point on the map, (N, d). logvar is the diagonal log-variance
+    of a Gaussian posterior q(z|x), or None for a deterministic code.
+    """
+
+    mean: torch.Tensor
+    logvar: torch.Tensor | None = None
+
+
+class ExplorableModel(nn.Module):
+    """Base class of every model kind; subclasses set kind, Config and the term labels."""
+
+    kind: ClassVar[str]
+    Config: ClassVar[type]
+    # Loss terms in the order the curves show them; "loss" is what training minimises.
+    term_labels: ClassVar[dict[str, str]] = {"loss": "loss"}
+    # A short line for the window and the terminal, e.g. "MLP 784-512-256-2, Bernoulli".
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Any):
+        super().__init__()
+        self.config = config
+
+    # ------------------------------------------------------------ shape
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return tuple(self.config.image_shape)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config.latent_dim)
+
+    def describe(self) -> str:
+        return self.kind
+
+    # ------------------------------------------------------ the interface
+
+    def loss(
+        self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Mean per image over the batch, in nats: {"loss": ..., other named terms}."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> LatentCode:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean images (N, H, W) in [0, 1] for latent points z (N, d)."""
+        return self.likelihood(z).mean.reshape(z.shape[0], *self.image_shape)
+
+    def likelihood(self, z: torch.Tensor) -> PixelLikelihood:
+        """p(x|z) per pixel, for the kinds that define one (imputation and IWAE need it)."""
+        raise NotImplementedError(f"the {self.kind} model has no pixel likelihood")
+
+    # ------------------------------------------------------ capabilities
+
+    @property
+    def has_posterior(self) -> bool:
+        """True when encode() returns a Gaussian q(z|x) (ellipses, IWAE, sampling)."""
+        return False
+
+    @property
+    def has_likelihood(self) -> bool:
+        return type(self).likelihood is not ExplorableModel.likelihood
+
+    def flat(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, H, W) or (N, H*W) as rows (N, H*W)."""
+        return x.reshape(x.shape[0], -1)
