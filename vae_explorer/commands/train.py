@@ -27,8 +27,8 @@ def _ctrl_c_cancels(control):
         signal.signal(signal.SIGINT, previous)
 
 
-def _terms_text(terms: dict[str, float]) -> str:
-    others = " + ".join(f"{name} {value:.2f}" for name, value in terms.items() if name != "loss")
+def _terms_text(kind_class, terms: dict[str, float]) -> str:
+    others = kind_class.terms_text(terms, joiner=" + ")
     return f"{terms['loss']:7.2f} nats/image" + (f" ({others})" if others else "")
 
 
@@ -75,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
                         bar.set_postfix(epoch=event.epoch, loss=f"{event.loss:.1f}")
                 elif isinstance(event, EpochDone):
                     stats = event.stats
-                    test = f"  test {_terms_text(stats.test)}" if stats.test else ""
+                    test = f"  test {_terms_text(registry.get_kind(kind), stats.test)}" if stats.test else ""
                     bar.write(f"epoch {stats.epoch:>3}/{stats.epochs}  train {stats.train['loss']:7.2f}"
                               f"{test}  {stats.epoch_seconds:.1f}s")
                 elif isinstance(event, Status):

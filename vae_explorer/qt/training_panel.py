@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.data import ImageSet
+from vae_explorer.core.models import registry
 from vae_explorer.core.training.control import TrainingControl
 from vae_explorer.core.training.events import (
     Cancelled,
@@ -88,10 +89,6 @@ def format_duration(seconds: float | None) -> str:
 
 def _threads_text(threads: int | None) -> str:
     return f", {threads} CPU thread(s)" if threads else ""
-
-
-def _other_terms(terms: dict[str, float]) -> str:
-    return ", ".join(f"{name} {value:.2f}" for name, value in terms.items() if name != "loss")
 
 
 def _unchanged(message: str) -> str:
@@ -258,7 +255,7 @@ class TrainingPanel(QWidget):
     @Slot(object)
     def _on_event(self, event: object) -> None:
         if not self._from_current_worker():
-            return  # a queued event from a thread that shutdown() already let go
+            return  # a queued event from a thread that shutdown() already let go, or an earlier one
         if isinstance(event, TrainingProgress):
             self._on_progress(event)
         elif isinstance(event, EpochDone):
@@ -281,6 +278,8 @@ class TrainingPanel(QWidget):
 
     @Slot(str)
     def _on_crashed(self, message: str) -> None:
+        if not self._from_current_worker():
+            return
         self._on_failed(_unchanged(f"Training failed: {message}"))
 
     def _on_progress(self, progress: TrainingProgress) -> None:
@@ -290,7 +289,8 @@ class TrainingPanel(QWidget):
             f"{progress.batches_per_epoch} · {format_duration(progress.elapsed)} elapsed · "
             f"about {format_duration(progress.eta)} left"
         )
-        self.loss_label.setText(f"Train loss {progress.loss:.1f} nats/image ({_other_terms(progress.terms)})")
+        others = registry.get_kind(FORM_KIND).terms_text(progress.terms)
+        self.loss_label.setText(f"Train loss {progress.loss:.1f} nats/image ({others})")
         self.curves.add_running(progress.position, progress.terms)
         self.trainingProgress.emit(progress)
 
@@ -328,8 +328,10 @@ class TrainingPanel(QWidget):
     # -- helpers -------------------------------------------------------------------
 
     def _from_current_worker(self) -> bool:
-        # A queued signal from a thread that shutdown() already let go is stale.
-        return self._thread is not None
+        # Only the running thread's own signals count: one that shutdown() let go may still
+        # emit (or have queued) reports after a new run has started.
+        sender = self.sender()
+        return self._thread is not None and (sender is None or sender is self._thread)
 
     def _release_thread(self, join: bool = True) -> None:
         if self._thread is not None and join:

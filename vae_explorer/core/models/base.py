@@ -57,6 +57,12 @@ class ExplorableModel(nn.Module):
     def describe(self) -> str:
         return self.kind
 
+    @classmethod
+    def terms_text(cls, terms: dict[str, float], joiner: str = ", ") -> str:
+        """The terms other than the loss, by their labels: "reconstruction 144.36, KL 6.02"."""
+        return joiner.join(f"{cls.term_labels.get(name, name)} {value:.2f}"
+                           for name, value in terms.items() if name != "loss")
+
     # ------------------------------------------------------ the interface
 
     def loss(
