@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     panel = window.imputation_panel
     window.tool_tabs.setCurrentWidget(panel)
     panel.choose_image(args.image)
-    QTest.mouseClick(panel.preset_buttons["Middle rows 10-17"], Qt.MouseButton.LeftButton)
+    QTest.mouseClick(panel.preset_buttons["Middle rows"], Qt.MouseButton.LeftButton)
     panel.set_method(METHOD_GRID)
     QTest.mouseClick(panel.impute_button, Qt.MouseButton.LeftButton)
     panel.run_to_end()

@@ -132,7 +132,9 @@ class LatentGrid:
 
     def _store(self, start: int, stop: int, terms: list[torch.Tensor]) -> None:
         cells, pixels = self.z.shape[0], self.means.shape[1]
-        terms = [t.cpu().to(torch.float32).expand(*torch.broadcast_shapes(t.shape, (1, pixels))) for t in terms]
+        # Each as rows (n or 1, D). (By hand: torch.broadcast_shapes imports half a second of torch on first use.)
+        terms = [t.cpu().to(torch.float32) for t in terms]
+        terms = [(t if t.dim() == 2 else t.reshape(1, -1)).expand(-1, pixels) for t in terms]
         if not self.coefficients:
             # A coefficient shared by every cell (one row) is kept once; a chunk of a
             # single cell cannot tell, so then every table is kept per cell.

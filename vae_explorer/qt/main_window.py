@@ -69,7 +69,6 @@ class MainWindow(QMainWindow):
         self.pinned: np.ndarray | None = None
         self.picked_index: int | None = None
         self.training_panel = None
-        self.first_paint_time: float | None = None
 
         self.setWindowTitle("VAE Explorer")
         self.resize(1400, 900)
@@ -107,11 +106,6 @@ class MainWindow(QMainWindow):
         self._rebuild_recent_menu()
         self._quick = None
         self._install_session(session)
-
-    @property
-    def shown_session(self) -> ExplorerSession:
-        """The session the views decode from (a training preview while a run is going)."""
-        return self._shown
 
     def add_tool_panel(self, widget: QWidget, title: str) -> int:
         """Add a tab to the tool dock on the right; returns its index."""

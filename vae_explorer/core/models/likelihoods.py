@@ -99,12 +99,11 @@ class BernoulliPixels(PixelLikelihood):
         return torch.bernoulli(self.mean, generator=generator)
 
     def quadratic_log_prob(self) -> QuadraticLogProb:
-        # x log p + (1 - x) log(1 - p): linear in x. Both logs in the stable form
-        # bernoulli_log_prob uses, so the two give the same numbers.
+        # x log p + (1 - x) log(1 - p): linear in x. log(1 - p) in the stable form
+        # bernoulli_log_prob uses, and log p = logit + log(1 - p), so the two agree.
         logits = self.logits
-        soft = torch.log(1.0 + torch.exp(-logits.abs()))
-        log_p, log_1mp = -(-logits).clamp_min(0.0) - soft, -logits.clamp_min(0.0) - soft
-        return QuadraticLogProb(log_1mp, log_p, logits.new_zeros(1, logits.shape[-1]))
+        log_1mp = -logits.clamp_min(0.0) - torch.log(1.0 + torch.exp(-logits.abs()))
+        return QuadraticLogProb(log_1mp, logits + log_1mp, logits.new_zeros(1, logits.shape[-1]))
 
 
 class FixedGaussianPixels(PixelLikelihood):
