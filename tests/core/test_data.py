@@ -1,6 +1,7 @@
 import gzip
 import socket
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,6 +85,57 @@ def test_missing_data_without_network_gives_a_clear_message(tmp_path, monkeypatc
     assert "download failed" in message
     assert str(tmp_path / "empty" / "MNIST" / "raw" / "train-images-idx3-ubyte") in message
     assert "--data-dir" in message and "VAE_EXPLORER_DATA" in message
+
+
+TORCHVISION_FAILURE = (
+    "Error downloading train-images-idx3-ubyte.gz:\n"
+    "Tried https://ossci-datasets.s3.amazonaws.com/mnist/, got:\n"
+    "<urlopen error [Errno -3] Temporary failure in name resolution>\n"
+    "Tried http://yann.lecun.com/exdb/mnist/, got:\n"
+    "<urlopen error [Errno -3] Temporary failure in name resolution>\n"
+)
+
+
+@pytest.mark.parametrize("before", ["nothing", "root", "root/MNIST/processed"])
+def test_a_failed_download_removes_only_the_folders_it_made_and_says_why(tmp_path, monkeypatch, before):
+    import torchvision.datasets
+
+    class FailingMNIST:  # like torchvision: make the raw folder, then fail on every mirror
+        def __init__(self, root, train, download):
+            (Path(root) / "MNIST" / "raw").mkdir(parents=True, exist_ok=True)
+            raise RuntimeError(TORCHVISION_FAILURE)
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FailingMNIST)
+    root = tmp_path / "deeper" / "root"
+    if before != "nothing":
+        (tmp_path / before.replace("root", "deeper/root")).mkdir(parents=True)
+        (root / "kept.txt").write_text("mine")
+    with pytest.raises(DataUnavailableError) as info:
+        load_mnist(root, "train", download=True)
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    expected = {
+        "nothing": [],
+        "root": ["deeper", "deeper/root", "deeper/root/kept.txt"],
+        "root/MNIST/processed": ["deeper", "deeper/root", "deeper/root/MNIST", "deeper/root/MNIST/processed",
+                                 "deeper/root/kept.txt"],
+    }
+    assert left == expected[before]
+    message = str(info.value)
+    assert ("the download failed (RuntimeError: Error downloading train-images-idx3-ubyte.gz: "
+            "<urlopen error [Errno -3] Temporary failure in name resolution>)") in message
+    assert "Tried" not in message
+
+
+def test_a_failed_download_with_a_one_line_error_shows_it_whole(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def failing_mnist(root, train, download):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", failing_mnist)
+    with pytest.raises(DataUnavailableError, match=r"failed \(OSError: \[Errno 28\] No space left on device\)"):
+        load_mnist(tmp_path / "data", "test", download=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_data_with_download_off(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,13 +138,23 @@ def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = T
 def _download(root: Path, split: str) -> None:
     from torchvision.datasets import MNIST
 
+    raw = root / "MNIST" / "raw"
+    created = [folder for folder in (raw, *raw.parents) if not folder.exists()]  # deepest first
     try:
         # torchvision prints each mirror it tries; keep our own message instead.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             MNIST(str(root), train=(split == "train"), download=True)
     except Exception as exc:  # noqa: BLE001 - any failure here means "no data"
-        reason = f"the download failed ({type(exc).__name__}: {exc})".splitlines()[0]
-        raise DataUnavailableError(_missing_message(root, reason)) from exc
+        for folder in created:  # only the folders this attempt made, and only while empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        # torchvision's text is a header, then "Tried MIRROR, got:" and the error for each mirror:
+        # keep the header and the distinct errors, on one line.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        lines = list(dict.fromkeys(line for line in lines if not re.fullmatch(r"Tried \S+, got:", line)))
+        text = f"{lines[0].rstrip(':')}: {'; '.join(lines[1:])}" if len(lines) > 1 else "".join(lines)
+        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        raise DataUnavailableError(_missing_message(root, f"the download failed ({reason})")) from exc
 
 
 def _missing_message(root: Path, reason: str) -> str:
