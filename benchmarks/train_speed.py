@@ -257,9 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                         "'none' leaves it out")
     parser.add_argument("--single", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.data_dir = args.data_dir or os.environ.get("VAE_EXPLORER_DATA") or str(
-        REPO_ROOT.parent / "shared" / "mnist"
-    )
+    # Absolute, since the previous trainer runs from another folder.
+    args.data_dir = str(Path(args.data_dir or os.environ.get("VAE_EXPLORER_DATA")
+                             or REPO_ROOT.parent / "shared" / "mnist").resolve())
     if args.quick:
         args.epochs, args.repeats, args.limit = 1, 1, args.limit or 5000
     args.threads = max(args.threads, 1)

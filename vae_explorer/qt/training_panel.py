@@ -19,6 +19,7 @@ is_running() is already False.
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QKeySequence
@@ -37,6 +38,7 @@ from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.models import registry
 from vae_explorer.core.training.control import TrainingControl
+from vae_explorer.core.training.trainer import warm_up_optimizer
 from vae_explorer.core.training.events import (
     Cancelled,
     Diverged,
@@ -131,6 +133,7 @@ class TrainingPanel(QWidget):
         self._test_set: ImageSet | None = None
         self._thread: GeneratorThread | None = None
         self._control: TrainingControl | None = None
+        self._warmup: threading.Thread | None = None
         self._build()
         self._set_idle()
 
@@ -226,8 +229,16 @@ class TrainingPanel(QWidget):
             self.pause_button.setEnabled(False)
             self.status_label.setText("Cancelling…")
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._warmup is None:  # the form is on screen for the first time: load torch.optim's imports now
+            self._warmup = threading.Thread(target=warm_up_optimizer, name="vae-optimizer-warmup", daemon=True)
+            self._warmup.start()
+
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel any run and join its thread (for closeEvent). True if no thread is left."""
+        if self._warmup is not None:
+            self._warmup.join(timeout_ms / 1000)  # never leave an import half done at exit
         thread = self._thread
         if thread is None:
             return True

@@ -83,6 +83,17 @@ def make_optimizer(parameters, learning_rate: float, device: torch.device) -> to
         return torch.optim.Adam(parameters, lr=learning_rate)
 
 
+def warm_up_optimizer() -> None:
+    """Build a throwaway Adam, so torch loads what its optimizers need now.
+
+    The first torch.optim optimizer of a process imports torch._dynamo, about
+    a second of importing on the 2-core box (4 s when busy). A GUI calls this
+    on a helper thread when the training form first shows, so pressing Start
+    does not pay for it.
+    """
+    make_optimizer([torch.nn.Parameter(torch.zeros(1))], 1e-3, torch.device("cpu"))
+
+
 def check_data_fits(model: ExplorableModel, data: ImageSet) -> None:
     """One clear line when the images are not the shape the model was built for."""
     if tuple(data.image_shape) != tuple(model.image_shape):
