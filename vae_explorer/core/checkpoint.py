@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import torch
 
 from vae_explorer.core import config as cfg
@@ -209,30 +208,28 @@ def _train_config(header: Header, name: str) -> TrainConfig | None:
 
 
 def _read_weights(handle: IO[bytes], header: Header, name: str) -> dict[str, torch.Tensor]:
-    """The tensors, read with plain reads (no mmap: a file cut short meanwhile must not crash us)."""
-    buffer = bytearray(header.data_length)
-    view = memoryview(buffer)
-    handle.seek(header.data_start)
-    filled = 0
-    while filled < len(buffer):
-        count = handle.readinto(view[filled:])
-        if not count:
-            raise CheckpointError(f"{name} is truncated: it ends before the weights it describes")
-        filled += count
-    state = {}
-    for key, entry in header.tensors.items():
-        if entry.end == entry.begin:
-            tensor = torch.zeros(entry.shape)
-        else:
-            # safetensors stores little-endian; astype is a no-op on little-endian machines.
-            array = np.frombuffer(buffer, dtype="<f4", count=(entry.end - entry.begin) // 4, offset=entry.begin)
-            tensor = torch.from_numpy(array.astype(np.float32, copy=False)).reshape(entry.shape)
+    """The tensors, parsed by safetensors from the file's bytes, once the header has passed.
+
+    Read into memory rather than mapped: a file cut short meanwhile must give
+    an error, not crash the process. The header check bounds the size.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    handle.seek(0)
+    data = handle.read(header.data_start + header.data_length)
+    if len(data) < header.data_start + header.data_length:
+        raise CheckpointError(f"{name} is truncated: it ends before the weights it describes")
+    try:
+        state = load(data)
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{name} is corrupt: {one_line(exc)}") from None
+    for key, tensor in state.items():
         if not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(
                 f"{name} holds NaN or infinite weights in tensor {clip(key)}; such a model cannot be "
                 "drawn or evaluated"
             )
-        state[key] = tensor
     return state
 
 
