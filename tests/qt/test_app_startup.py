@@ -57,3 +57,19 @@ def test_any_broken_checkpoint_opens_the_shipped_model_with_a_warning(case, qtbo
     assert len(warnings) == 1
     assert warnings[0].startswith("Could not open the checkpoint you asked for:\n")
     assert re.search(expected, warnings[0]) and "The shipped 2-D model is open instead." in warnings[0]
+
+
+def test_a_model_that_fails_to_load_after_the_quick_look_ends_the_app_with_a_message(
+        qtbot, monkeypatch, capsys):
+    # A damaged installation: the quick look paints, then the full load fails. The app must say
+    # so and end, not sit at "loading" for ever.
+    from vae_explorer.qt import app as app_module
+
+    def broken(*args, **kwargs):
+        raise OSError("the shipped model cannot be read")
+
+    monkeypatch.setenv(app_module.FIRST_PAINT_ENV, "1")
+    monkeypatch.setattr(app_module, "load_session", broken)
+    assert app_module.run_app() == 2
+    err = capsys.readouterr().err
+    assert "could not load its model" in err and "cannot be read" in err

@@ -179,15 +179,25 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
                 return
             poll.stop()
             preload.join()
-            session, test_split, checked_dir, checked_device, more = load_session(checkpoint, data_dir, device)
-            warnings.extend(more)
-            window.device = checked_device
-            window.set_data_dir(checked_dir)
-            window.finish_loading(session, test_split)
-            finish()
+            try:
+                session, test_split, checked_dir, checked_device, more = load_session(checkpoint, data_dir, device)
+                warnings.extend(more)
+                window.device = checked_device
+                window.set_data_dir(checked_dir)
+                window.finish_loading(session, test_split)
+                finish()
+            except Exception as exc:  # noqa: BLE001 - e.g. a damaged installation: say so, never hang
+                give_up(exc)
 
         poll.timeout.connect(check)
         poll.start()
+
+    def give_up(exc: Exception) -> None:
+        message = f"vae-explorer could not load its model: {type(exc).__name__}: {exc}"
+        print(message, file=sys.stderr, flush=True)
+        if not report:
+            QMessageBox.critical(window, "vae-explorer", message + "\n\nReinstalling vae-explorer may help.")
+        app.exit(2)
 
     def finish() -> None:
         stamp("interactive")
