@@ -23,7 +23,7 @@ def test_quick_look_codes_match_the_torch_encoder(tmp_path):
     mu, _ = encode_dataset(load_checkpoint(default_checkpoint_path()).model, data.images)
     np.testing.assert_allclose(quick.codes, mu, atol=1e-4)
     np.testing.assert_array_equal(quick.labels, data.labels.numpy())
-    assert quick.config["latent_dim"] == 2
+    assert quick.latent_dim == 2
     z = np.array([[0.0, 0.0], [1.5, -2.0], [-30.0, 40.0]], np.float32)  # far out: saturated logits
     model = load_checkpoint(default_checkpoint_path()).model
     with torch.no_grad():

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from vae_explorer.core.idx import read_idx
+from vae_explorer.core.models import mlp_vae_numpy
+from vae_explorer.core.models.mlp_vae_numpy import NumpyMLPVAE
 from vae_explorer.core.resources import bundled_mnist_folder
 
 
@@ -24,22 +26,15 @@ from vae_explorer.core.resources import bundled_mnist_folder
 class QuickLook:
     codes: np.ndarray  # (N, latent_dim) posterior means, float32
     labels: np.ndarray  # (N,) int64
-    config: dict  # the checkpoint's model config, as stored
-    weights: dict[str, np.ndarray]  # the decoder's, so hovering works before torch is there
+    model: NumpyMLPVAE  # decodes under the cursor before torch is there
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.latent_dim
 
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Decoded mean images (M, H, W) in [0, 1], as the MLP VAE's decode computes them."""
-        hidden = np.asarray(z, np.float32).reshape(-1, self.config["latent_dim"])
-        for layer in range(len(self.config["hidden_sizes"])):
-            w, b = self.weights[f"decoder.{2 * layer}.weight"], self.weights[f"decoder.{2 * layer}.bias"]
-            hidden = np.maximum(hidden @ w.T + b, 0.0)
-        logits = hidden @ self.weights["to_logits.weight"].T + self.weights["to_logits.bias"]
-        probabilities = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the sigmoid, without overflow warnings
-        return probabilities.astype(np.float32).reshape(-1, *self.config["image_shape"])
-
-
-# The kind this module can run in numpy: the MLP VAE (format-1 files have no kind field).
-QUICK_KIND = "mlp_vae"
+        """Decoded mean images (M, H, W) in [0, 1], as the torch model computes them."""
+        return self.model.decode(z)
 
 
 def bundled_test_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -48,15 +43,6 @@ def bundled_test_arrays() -> tuple[np.ndarray, np.ndarray]:
     images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
     labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     return images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255.0), labels.astype(np.int64)
-
-
-def encoder_means(weights: dict[str, np.ndarray], images: np.ndarray, layers: int) -> np.ndarray:
-    """The VAE encoder's posterior means: ReLU MLP (encoder.0, encoder.2, ...) then to_mu."""
-    hidden = images
-    for layer in range(layers):
-        w, b = weights[f"encoder.{2 * layer}.weight"], weights[f"encoder.{2 * layer}.bias"]
-        hidden = np.maximum(hidden @ w.T + b, 0.0)
-    return (hidden @ weights["to_mu.weight"].T + weights["to_mu.bias"]).astype(np.float32)
 
 
 def quick_look(checkpoint_path: str | Path) -> QuickLook | None:
@@ -76,21 +62,22 @@ def quick_look(checkpoint_path: str | Path) -> QuickLook | None:
             check_version(read_header(raw, path.stat().st_size, path.name).metadata, path.name)
         with safe_open(str(checkpoint_path), framework="np") as handle:
             metadata = handle.metadata() or {}
-            if metadata.get("kind", QUICK_KIND) != QUICK_KIND:
-                return None
+            if metadata.get("kind", mlp_vae_numpy.KIND) != mlp_vae_numpy.KIND:
+                return None  # no numpy twin for this kind: wait for torch
             config = json.loads(metadata["model_config"])
             shape = tuple(int(side) for side in config["image_shape"])
             if len(shape) != 2 or not all(0 < side <= 512 for side in shape):
                 return None
             weights = {name: handle.get_tensor(name).astype(np.float32) for name in handle.keys()
-                       if name.startswith(("encoder.", "to_mu.", "decoder.", "to_logits."))}
+                       if mlp_vae_numpy.wanted(name)}
         images, labels = bundled_test_arrays()
         if images.shape[1] != shape[0] * shape[1]:
             return None
-        codes = encoder_means(weights, images, len(config["hidden_sizes"]))
+        model = NumpyMLPVAE(config, weights)
+        codes = model.encode_means(images)
     except Exception:  # noqa: BLE001 - the quick look is optional; the full load reports real errors
         return None
     if not np.isfinite(codes).all():
         return None
-    decoder_weights = {name: w for name, w in weights.items() if name.startswith(("decoder.", "to_logits."))}
-    return QuickLook(codes, labels, config, decoder_weights)
+    model.drop_encoder()
+    return QuickLook(codes, labels, model)

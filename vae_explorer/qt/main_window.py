@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         """Decode map points (M, 2) with the shown model; extra latent dimensions are held at 0."""
         z = np.asarray(z, np.float32).reshape(-1, 2)
         model = self._shown if self._shown is not None else self._quick
-        dim = self._shown.latent_dim if self._shown is not None else self._quick.config["latent_dim"]
+        dim = self._shown.latent_dim if self._shown is not None else self._quick.latent_dim
         if dim != 2:
             full = np.zeros((z.shape[0], dim), np.float32)
             full[:, : min(2, dim)] = z[:, : min(2, dim)]
