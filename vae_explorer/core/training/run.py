@@ -80,7 +80,7 @@ def run_training(request: TrainingRequest, control: TrainingControl | None = Non
             return
         trainer = Trainer(model, train_set, test_set, request.train_config, control)
     except (CheckpointError, ConfigError, DataUnavailableError, DeviceUnavailableError, OSError) as exc:
-        yield Failed(_first_words(exc), user_error=True)
+        yield Failed(_message_of(exc), user_error=True)
         return
     except (RuntimeError, MemoryError) as exc:
         if not _out_of_memory(exc):
@@ -114,7 +114,7 @@ def run_training(request: TrainingRequest, control: TrainingControl | None = Non
     yield Finished(checkpoint, saved, note)
 
 
-def _first_words(exc: BaseException) -> str:
+def _message_of(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
