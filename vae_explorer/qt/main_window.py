@@ -389,11 +389,12 @@ class MainWindow(QMainWindow):
         self.reconstruction_panel.set_image(session.reconstruct(index), "decoded μ")
         # On the map's plane: a 1-D latent is drawn at z2 = 0 with no spread along z2.
         plane_mu, plane_sigma = np.zeros(2, np.float32), np.zeros(2, np.float32)
-        plane_mu[: min(2, mu.size)], plane_sigma[: min(2, sigma.size)] = mu[:2], sigma[:2]
+        plane_mu[: min(2, mu.size)] = mu[:2]
+        if sigma is not None:  # a deterministic code has a point and no ellipses
+            plane_sigma[: min(2, sigma.size)] = sigma[:2]
         self.latent_view.show_posterior("posterior", plane_mu, plane_sigma)
-        self.picked_caption.setText(
-            f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu[:2])}), "
-            f"σ = ({', '.join(f'{v:.3f}' for v in sigma[:2])})")
+        spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma[:2])})"
+        self.picked_caption.setText(f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu[:2])}){spread}")
         self.statusBar().showMessage(f"Data point #{index} (digit {label}): μ = {_format_z(mu)[4:]}", 5000)
 
     def _clear_data_point(self) -> None:
