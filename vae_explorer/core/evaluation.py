@@ -18,10 +18,6 @@ from vae_explorer.core.models.likelihoods import gaussian_log_density, standard_
 EVAL_BATCH_SIZE = 1000
 
 
-def model_device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 @torch.no_grad()
 def evaluate_terms(
     model: ExplorableModel,
@@ -35,7 +31,7 @@ def evaluate_terms(
     One noise draw per image from a generator seeded with `seed`, so the same
     weights always give the same figure.
     """
-    device = model_device(model)
+    device = model.device
     generator = torch.Generator(device=device).manual_seed(seed)
     was_training = model.training
     model.eval()

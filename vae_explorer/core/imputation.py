@@ -37,7 +37,6 @@ from vae_explorer.core.imputation_grid import (
     grid_posterior_mean_batch,
     grid_posterior_steps,
     grid_problem,
-    model_device,
     posterior_methods_problem,
 )
 from vae_explorer.core.models.base import ExplorableModel
@@ -231,7 +230,7 @@ def iterative_imputation(
     if sample:
         _check_sampling(model)
     shape = model.image_shape
-    x_obs = as_rows(model, image).to(model_device(model))
+    x_obs = as_rows(model, image).to(model.device)
     mask = torch.as_tensor(np.asarray(erased, dtype=bool).reshape(1, -1), device=x_obs.device)
     for index, (z, x) in enumerate(_iterate(model, x_obs, mask, steps, initial_fill, sample, generator), 1):
         yield ImputationStep(index, x.cpu().numpy().reshape(shape), z[0].cpu().numpy())
@@ -254,7 +253,7 @@ def iterative_impute_batch(
     mask = torch.as_tensor(np.asarray(erased, dtype=bool)).reshape(-1, x_all.shape[1])
     out = []
     for start in range(0, x_all.shape[0], batch_size):
-        x_obs = x_all[start : start + batch_size].to(model_device(model))
+        x_obs = x_all[start : start + batch_size].to(model.device)
         m = mask if mask.shape[0] == 1 else mask[start : start + batch_size]
         m = m.to(x_obs.device)
         x = x_obs
@@ -297,7 +296,7 @@ def gradient_map_steps(
     if problem is not None:
         raise ValueError(f"gradient MAP cannot run: {problem}")
     shape = model.image_shape
-    device = model_device(model)
+    device = model.device
     x = as_rows(model, image).to(device)
     erased_t = torch.as_tensor(np.asarray(erased, dtype=bool).reshape(1, -1), device=device)
     observed = (~erased_t).to(torch.float32)

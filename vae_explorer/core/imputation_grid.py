@@ -38,10 +38,6 @@ def as_rows(model: ExplorableModel, images: np.ndarray | torch.Tensor) -> torch.
     return t.to(torch.float32).reshape(-1, pixel_count(model))
 
 
-def model_device(model: ExplorableModel) -> torch.device:
-    return next(model.parameters()).device
-
-
 def posterior_methods_problem(model: ExplorableModel) -> str | None:
     """Why a method that scores p(x_obs | z) p(z) cannot run on this model; None when it can.
 
@@ -64,7 +60,7 @@ def grid_problem(model: ExplorableModel) -> str | None:
     if model.latent_dim != 2:
         return "the grid posterior needs a 2-D latent space"
     try:
-        model.likelihood(torch.zeros(1, 2, device=model_device(model))).quadratic_log_prob()
+        model.likelihood(torch.zeros(1, 2, device=model.device)).quadratic_log_prob()
     except NotImplementedError as exc:
         return f"the grid posterior cannot use this model: {exc}"
     return None
@@ -123,7 +119,7 @@ class LatentGrid:
         """Decode the next `cells` grid points; returns the fraction done."""
         start, stop = self._decoded, min(self._decoded + cells, self.z.shape[0])
         if start < stop:
-            likelihood = self.model.likelihood(self.z[start:stop].to(model_device(self.model)))
+            likelihood = self.model.likelihood(self.z[start:stop].to(self.model.device))
             self.means[start:stop] = likelihood.mean.cpu()
             terms = likelihood.quadratic_log_prob()
             self._store(start, stop, [terms.at_zero, terms.at_one, terms.curvature])
@@ -205,7 +201,7 @@ class GridPosterior:
         jitter = (torch.rand((count, 2), generator=generator) - 0.5) * cell_size
         z = self.grid.z[cells] + jitter
         with torch.no_grad():
-            decoded = self.grid.model.decode(z.to(model_device(self.grid.model))).cpu().numpy()
+            decoded = self.grid.model.decode(z.to(self.grid.model.device)).cpu().numpy()
         shape = self.original.shape
         images = np.where(self.erased, decoded.reshape(count, *shape), self.original).astype(np.float32)
         return z.numpy(), images

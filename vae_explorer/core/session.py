@@ -25,7 +25,7 @@ def encode_dataset(
     model: ExplorableModel, images: torch.Tensor, batch_size: int = 10000
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Latent means and (for a posterior) log-variances of every image, as float32 numpy arrays."""
-    device = next(model.parameters()).device
+    device = model.device
     means, logvars = [], []
     for start in range(0, images.shape[0], batch_size):
         code = model.encode(images[start : start + batch_size].to(device))

@@ -54,6 +54,11 @@ class ExplorableModel(nn.Module):
     def latent_dim(self) -> int:
         return int(self.config.latent_dim)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (every kind keeps them on one device)."""
+        return next(self.parameters()).device
+
     def describe(self) -> str:
         return self.kind
 

@@ -16,16 +16,21 @@ import torch
 LOG_2PI = math.log(2 * math.pi)
 
 
-def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log p(x | logits) per pixel for x in [0, 1]: minus binary cross-entropy with logits.
+def log_one_minus_sigmoid(logits: torch.Tensor) -> torch.Tensor:
+    """log(1 - sigmoid(l)) = -(max(l, 0) + log(1 + exp(-|l|))), stable for any l.
 
-    The stable form -(max(l, 0) - x*l + log(1 + exp(-|l|))), in plain
-    differentiable ops. log(1 + t) is taken with log rather than log1p: on the
-    project's CPU this torch's log1p (and the log_sigmoid inside
-    F.binary_cross_entropy_with_logits) is an order of magnitude slower than
-    log, and with t = exp(-|l|) in (0, 1] the swap costs at most 6e-8 nats a pixel.
+    log(1 + t) is taken with log rather than log1p: on the project's CPU this
+    torch's log1p (and the log_sigmoid inside F.binary_cross_entropy_with_logits)
+    is an order of magnitude slower than log, and with t = exp(-|l|) in (0, 1]
+    the swap costs at most 6e-8 nats a pixel.
     """
-    return x * logits - logits.clamp_min(0.0) - torch.log(1.0 + torch.exp(-logits.abs()))
+    return -logits.clamp_min(0.0) - torch.log(1.0 + torch.exp(-logits.abs()))
+
+
+def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x | logits) per pixel for x in [0, 1]: minus binary cross-entropy with logits,
+    x*l + log(1 - sigmoid(l)), in plain differentiable ops."""
+    return x * logits + log_one_minus_sigmoid(logits)
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,10 @@ class BernoulliPixels(PixelLikelihood):
         return torch.bernoulli(self.mean, generator=generator)
 
     def quadratic_log_prob(self) -> QuadraticLogProb:
-        # x log p + (1 - x) log(1 - p): linear in x. log(1 - p) in the stable form
-        # bernoulli_log_prob uses, and log p = logit + log(1 - p), so the two agree.
+        # x log p + (1 - x) log(1 - p): linear in x, with log p = logit + log(1 - p)
+        # as bernoulli_log_prob computes it, so the two agree.
         logits = self.logits
-        log_1mp = -logits.clamp_min(0.0) - torch.log(1.0 + torch.exp(-logits.abs()))
+        log_1mp = log_one_minus_sigmoid(logits)
         return QuadraticLogProb(log_1mp, logits + log_1mp, logits.new_zeros(1, logits.shape[-1]))
 
 
