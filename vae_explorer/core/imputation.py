@@ -32,7 +32,6 @@ import torch
 from vae_explorer.core.imputation_grid import (
     GridPosterior,
     LatentGrid,
-    as_rows,
     grid_posterior,
     grid_posterior_mean_batch,
     grid_posterior_steps,
@@ -230,7 +229,7 @@ def iterative_imputation(
     if sample:
         _check_sampling(model)
     shape = model.image_shape
-    x_obs = as_rows(model, image).to(model.device)
+    x_obs = model.rows(image).to(model.device)
     mask = torch.as_tensor(np.asarray(erased, dtype=bool).reshape(1, -1), device=x_obs.device)
     for index, (z, x) in enumerate(_iterate(model, x_obs, mask, steps, initial_fill, sample, generator), 1):
         yield ImputationStep(index, x.cpu().numpy().reshape(shape), z[0].cpu().numpy())
@@ -249,7 +248,7 @@ def iterative_impute_batch(
 
     erased is one mask for every image, or one per image.
     """
-    x_all = as_rows(model, images)
+    x_all = model.rows(images)
     mask = torch.as_tensor(np.asarray(erased, dtype=bool)).reshape(-1, x_all.shape[1])
     out = []
     for start in range(0, x_all.shape[0], batch_size):
@@ -297,7 +296,7 @@ def gradient_map_steps(
         raise ValueError(f"gradient MAP cannot run: {problem}")
     shape = model.image_shape
     device = model.device
-    x = as_rows(model, image).to(device)
+    x = model.rows(image).to(device)
     erased_t = torch.as_tensor(np.asarray(erased, dtype=bool).reshape(1, -1), device=device)
     observed = (~erased_t).to(torch.float32)
     with torch.no_grad():

@@ -15,7 +15,6 @@ core.imputation; import them from there.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -26,16 +25,6 @@ from vae_explorer.core.models.base import ExplorableModel
 from vae_explorer.core.models.likelihoods import standard_normal_log_density
 
 # --------------------------------------------------------- shared helpers
-
-
-def pixel_count(model: ExplorableModel) -> int:
-    return math.prod(model.image_shape)
-
-
-def as_rows(model: ExplorableModel, images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Images (H, W), (N, H, W) or (N, H*W) as float32 rows (N, H*W)."""
-    t = images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images, dtype=np.float32))
-    return t.to(torch.float32).reshape(-1, pixel_count(model))
 
 
 def posterior_methods_problem(model: ExplorableModel) -> str | None:
@@ -97,7 +86,7 @@ class LatentGrid:
         centres = self.centres
         ys, xs = torch.meshgrid(centres, centres, indexing="ij")
         self.z = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
-        self.means = torch.empty(self.z.shape[0], pixel_count(self.model))
+        self.means = torch.empty(self.z.shape[0], self.model.pixel_count)
         self.log_prior = standard_normal_log_density(self.z)
 
     @property
@@ -283,7 +272,7 @@ def grid_posterior_mean_batch(
 
     erased is one mask for every image, or one per image.
     """
-    x_all = as_rows(grid.model, images).cpu()
+    x_all = grid.model.rows(images).cpu()
     mask = torch.as_tensor(np.asarray(erased, dtype=bool)).reshape(-1, x_all.shape[1])
     out = []
     for start in range(0, x_all.shape[0], batch_size):

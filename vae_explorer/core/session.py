@@ -75,9 +75,7 @@ class ExplorerSession:
     @torch.no_grad()
     def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Latent mean and log-variance (None without a posterior) for images (M, H*W) or (M, H, W)."""
-        pixels = int(np.prod(self.model.image_shape))
-        x = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, pixels)
-        code = self.model.encode(x)
+        code = self.model.encode(self.model.rows(images))
         return code.mean.numpy(), (code.logvar.numpy() if code.logvar is not None else None)
 
     def image(self, index: int) -> np.ndarray:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import math
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -101,3 +104,12 @@ class ExplorableModel(nn.Module):
     def flat(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, H, W) or (N, H*W) as rows (N, H*W)."""
         return x.reshape(x.shape[0], -1)
+
+    @property
+    def pixel_count(self) -> int:
+        return math.prod(self.image_shape)
+
+    def rows(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Images from outside, (H, W), (N, H, W) or (N, H*W), array or tensor, as float32 rows."""
+        t = images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images, dtype=np.float32))
+        return t.to(torch.float32).reshape(-1, self.pixel_count)
