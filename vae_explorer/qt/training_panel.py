@@ -97,13 +97,9 @@ def _unchanged(message: str) -> str:
     return f"{message.rstrip('.')}. The previous model is still loaded."
 
 
-def diverged_message(core_message: str) -> str:
-    """What the panel says when the loss stopped being finite.
-
-    Core's message goes on to say which weights the run kept; the panel throws
-    those away, so only the where (before the first ";") is worth showing.
-    """
-    where = core_message.split(";")[0].strip().rstrip(".")
+def diverged_message(where: str) -> str:
+    """What the panel says when the loss stopped being finite. Core's full message also says
+    which weights the run kept; the panel throws those away, so it shows only where."""
     return _unchanged(f"Training diverged: {where}. Try a smaller learning rate")
 
 
@@ -251,9 +247,7 @@ class TrainingPanel(QWidget):
                 return True
         else:
             log.warning("the training thread did not stop within %d ms", timeout_ms)
-            thread.abandoned = True
-            # Drop what it had already queued, or a run started next would take it for its own.
-            QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
+            thread.abandoned = True  # what it already queued is ignored: see _from_current_worker
             _STRAGGLERS.append(thread)  # keep it referenced until it ends on its own
             thread.finished.connect(lambda: _STRAGGLERS.remove(thread))
         self._release_thread(join=False)
@@ -278,7 +272,7 @@ class TrainingPanel(QWidget):
         elif isinstance(event, Finished):
             self._on_finished(event.checkpoint)
         elif isinstance(event, Diverged):
-            self._on_failed(diverged_message(event.message))
+            self._on_failed(diverged_message(event.where))
         elif isinstance(event, Failed):
             if event.user_error:  # the request was wrong (missing data, bad device): nothing ran
                 self._on_failed(_unchanged(f"Cannot train: {event.message}"), "Training did not start.")

@@ -63,6 +63,7 @@ class Cancelled:
 @dataclass(frozen=True)
 class Diverged:
     message: str
+    where: str  # the short account: "the loss became nan at epoch 1, batch 3"
     checkpoint: Checkpoint | None  # the last finite weights, if any step was taken
     saved_to: Path | None
 

@@ -97,7 +97,7 @@ def run_training(request: TrainingRequest, control: TrainingControl | None = Non
                 yield _epoch_done(trainer, item, request.display_set)
     except TrainingDiverged as exc:
         checkpoint, saved, note = _save_partial(request, trainer, output, "diverged")
-        yield Diverged(_with_note(str(exc), saved, note), checkpoint, saved)
+        yield Diverged(_with_note(str(exc), saved, note), exc.where, checkpoint, saved)
         return
     except (RuntimeError, MemoryError) as exc:
         if not _out_of_memory(exc):

@@ -25,7 +25,16 @@ from vae_explorer.core.training.threads import threads_for, torch_threads
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the model holds the last finite weights."""
+    """The loss became NaN or infinite; the model holds the last finite weights.
+
+    `where` is the short account ("the loss became nan at epoch 1, batch 3");
+    the message adds which weights were kept and what to try.
+    """
+
+    def __init__(self, where: str, kept: str):
+        super().__init__(f"{where}; training stopped and kept the last finite weights ({kept}). "
+                         "Try a smaller learning rate.")
+        self.where = where
 
 
 @dataclass(frozen=True)
@@ -172,9 +181,8 @@ class Trainer:
                         model.load_state_dict(last_good)
                         self.position = good_position
                     raise TrainingDiverged(
-                        f"the loss became {values['loss']} at epoch {epoch}, batch {batch + 1}; "
-                        f"training stopped and kept the last finite weights ({self.position.describe()}). "
-                        "Try a smaller learning rate."
+                        f"the loss became {values['loss']} at epoch {epoch}, batch {batch + 1}",
+                        self.position.describe(),
                     )
                 terms["loss"].backward()
                 self.optimizer.step()
