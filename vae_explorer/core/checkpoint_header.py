@@ -18,15 +18,16 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO, Any
 
+from vae_explorer.core.config import clip
+from vae_explorer.core.models import MAX_PARAMETERS
+
 FORMAT_NAME = "vae-explorer-checkpoint"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = ("1", "2")
 # The shipped model's header is 2.3 KB for 14 tensors, about 170 bytes a tensor:
 # 1 MB leaves room for some 6,000 tensors, far beyond any model this app builds.
 MAX_HEADER_BYTES = 1_000_000
-# Every tensor is float32, and registry.MAX_PARAMETERS (100 M; kept equal by
-# tests/core/test_checkpoint.py, as registry imports torch) bounds the weights.
-MAX_PARAMETERS = 100_000_000
+# Every tensor is float32, and the model size limit bounds the weights.
 MAX_FILE_BYTES = 8 + MAX_HEADER_BYTES + 4 * MAX_PARAMETERS
 STORED_DTYPE = "F32"
 DTYPE_BYTES = 4
@@ -60,11 +61,6 @@ def one_line(text: object, limit: int = 300) -> str:
     """A message part that cannot span lines or flood a terminal."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
-
-
-def clip(value: object, limit: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def json_type(value: Any) -> str:

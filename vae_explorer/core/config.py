@@ -114,7 +114,7 @@ def check_field_types(config: Any) -> None:
         if not _type_ok(value, annotation):
             raise ConfigError(
                 f"{type(config).__name__}.{field.name} must be {_describe(annotation)}, "
-                f"got {type(value).__name__} {_clip(value)}"
+                f"got {type(value).__name__} {clip(value)}"
             )
         if typing.get_origin(annotation) is tuple:
             object.__setattr__(config, field.name, tuple(value))
@@ -130,7 +130,8 @@ def _describe(annotation: Any) -> str:
     )
 
 
-def _clip(value: Any, limit: int = 40) -> str:
+def clip(value: Any, limit: int = 40) -> str:
+    """A value as it would be written in code, cut short for a message."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

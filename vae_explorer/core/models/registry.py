@@ -18,11 +18,8 @@ import torch
 
 from vae_explorer.core import config as cfg
 from vae_explorer.core.config import ConfigError
+from vae_explorer.core.models import MAX_PARAMETERS
 from vae_explorer.core.models.base import ExplorableModel
-
-# The largest model we agree to build: 100 M parameters (400 MB of float32),
-# about 40x the largest MNIST model anyone here trains.
-MAX_PARAMETERS = 100_000_000
 
 _KINDS: dict[str, type[ExplorableModel]] = {}
 _discovered = False
