@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 LR_SCHEDULES = ("constant", "cosine")
+# Datasets in torchvision's layout (core/data.py reads them); recorded in checkpoints.
+DATASETS = ("mnist", "fashion_mnist", "kmnist")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -49,6 +51,9 @@ class TrainConfig:
     lr_schedule: str = "constant"
     # Weight of the KL term; 1 gives the ELBO, other values a beta-VAE.
     beta: float = 1.0
+    # Raise the KL weight linearly from 0 to beta over this many epochs
+    # (0: beta from the start). Keeps latent dimensions from switching off early.
+    kl_warmup_epochs: int = 0
     # Seeds weight init, shuffling and the reparameterization noise.
     seed: int = 0
     # "auto" picks cuda, then mps, then cpu.
@@ -73,10 +78,37 @@ class TrainConfig:
             raise ConfigError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0 <= self.beta < float("inf"):
             raise ConfigError("beta must be zero or a positive number")
+        if not 0 <= self.kl_warmup_epochs <= 100_000:
+            raise ConfigError("the KL warm-up must be between 0 and 100,000 epochs")
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"dataset must be one of {DATASETS}, got {clip(self.dataset)}")
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {DEVICES}, got {self.device!r}")
         if not 0 <= self.num_threads <= 1024:
             raise ConfigError("num_threads must be between 0 and 1024")
+
+
+    def beta_at(self, epoch: int, batch_fraction: float = 0.0) -> float:
+        """The KL weight for a point in training (epoch 1-based, fraction of it done)."""
+        if self.kl_warmup_epochs <= 0:
+            return self.beta
+        progress = (epoch - 1 + batch_fraction) / self.kl_warmup_epochs
+        return self.beta * min(1.0, max(0.0, progress))
+
+
+def form_field(default: Any, label: str, help: str = "", *, choices: tuple = (), minimum: float | None = None,
+               maximum: float | None = None, step: float | None = None, show: bool = True) -> Any:
+    """A config field with what a settings form needs to show it (label, help, choices, range).
+
+    choices: ((value, text), ...) for a drop-down. show=False keeps a field
+    off forms (image_shape, num_classes: they come from the data). Forms are
+    built from these, so a new model kind needs no form code.
+    """
+    meta = {"label": label, "help": help, "choices": tuple(choices), "minimum": minimum,
+            "maximum": maximum, "step": step, "show": show}
+    if isinstance(default, (list, tuple)):
+        return dataclasses.field(default=tuple(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
 
 
 # ----------------------------------------------------------------- checking

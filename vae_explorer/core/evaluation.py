@@ -39,7 +39,8 @@ def evaluate_terms(
     try:
         for start in range(0, len(data), batch_size):
             x = data.images[start : start + batch_size].to(device, non_blocking=True)
-            terms = model.loss(x, beta=beta, generator=generator)
+            y = data.labels[start : start + batch_size].to(device, non_blocking=True)
+            terms = model.loss(x, beta=beta, generator=generator, labels=y)
             values = torch.stack([t.detach() for t in terms.values()]).tolist()
             for name, value in zip(terms, values):
                 sums[name] = sums.get(name, 0.0) + value * x.shape[0]
@@ -55,6 +56,7 @@ def iwae_log_likelihood(
     k: int = 100,
     generator: torch.Generator | None = None,
     chunk: int = 64,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Importance-weighted estimate of log p(x) per image (Burda et al. 2016).
 
@@ -67,12 +69,14 @@ def iwae_log_likelihood(
     out = []
     for start in range(0, x.shape[0], chunk):
         xb = model.flat(x[start : start + chunk])
-        code = model.encode(xb)
+        yb = labels[start : start + chunk] if labels is not None else None
+        code = model.encode(xb, yb)
         mu, logvar = code.mean, code.logvar
         n, d = mu.shape
         eps = torch.randn((k, n, d), generator=generator, device=mu.device, dtype=mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps  # (k, n, d)
-        log_px_z = -model.likelihood(z.reshape(k * n, d)).nll(xb.repeat(k, 1)).reshape(k, n)
+        yk = yb.repeat(k) if yb is not None else None
+        log_px_z = -model.likelihood(z.reshape(k * n, d), yk).nll(xb.repeat(k, 1)).reshape(k, n)
         log_w = log_px_z + standard_normal_log_density(z) - gaussian_log_density(z, mu, logvar)
         out.append(torch.logsumexp(log_w, dim=0) - math.log(k))
     return torch.cat(out)

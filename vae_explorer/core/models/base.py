@@ -40,8 +40,10 @@ class ExplorableModel(nn.Module):
     Config: ClassVar[type]
     # Loss terms in the order the curves show them; "loss" is what training minimises.
     term_labels: ClassVar[dict[str, str]] = {"loss": "loss"}
-    # A short line for the window and the terminal, e.g. "MLP 784-512-256-2, Bernoulli".
-    description: ClassVar[str] = ""
+    # Other names this kind was saved under by earlier versions (checkpoints keep loading).
+    aliases: ClassVar[tuple[str, ...]] = ()
+    # A name for people, for menus and forms: "Variational autoencoder".
+    title: ClassVar[str] = ""
 
     def __init__(self, config: Any):
         super().__init__()
@@ -62,6 +64,21 @@ class ExplorableModel(nn.Module):
         """Where the weights are (every kind keeps them on one device)."""
         return next(self.parameters()).device
 
+    @property
+    def num_classes(self) -> int:
+        """Classes the model is conditioned on (0: not conditional)."""
+        return int(getattr(self.config, "num_classes", 0))
+
+    @property
+    def is_conditional(self) -> bool:
+        """True when encode, decode and loss need the labels (a conditional VAE)."""
+        return self.num_classes > 0
+
+    @property
+    def likelihood_name(self) -> str:
+        """Which p(x|z) the decoder defines, for the window: "Bernoulli", "" when none."""
+        return ""
+
     def describe(self) -> str:
         return self.kind
 
@@ -73,22 +90,43 @@ class ExplorableModel(nn.Module):
 
     # ------------------------------------------------------ the interface
 
+    # Every method takes `labels` (N,) int64: a conditional kind needs them, the
+    # others ignore them, so callers pass what they have without asking.
+
     def loss(
-        self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None
+        self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None,
+        labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Mean per image over the batch, in nats: {"loss": ..., other named terms}."""
+        """Mean per image over the batch, in nats: {"loss": ..., other named terms}.
+
+        In training mode a kind may also corrupt its input (denoising) or
+        update buffers; in eval mode the loss is the plain figure to report.
+        """
         raise NotImplementedError
 
-    def encode(self, x: torch.Tensor) -> LatentCode:
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> LatentCode:
         raise NotImplementedError
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Mean images (N, H, W) in [0, 1] for latent points z (N, d)."""
-        return self.likelihood(z).mean.reshape(z.shape[0], *self.image_shape)
+        return self.likelihood(z, labels).mean.reshape(z.shape[0], *self.image_shape)
 
-    def likelihood(self, z: torch.Tensor) -> PixelLikelihood:
+    def likelihood(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> PixelLikelihood:
         """p(x|z) per pixel, for the kinds that define one (imputation and IWAE need it)."""
         raise NotImplementedError(f"the {self.kind} model has no pixel likelihood")
+
+    def labels_for(self, labels: torch.Tensor | None, count: int, device=None) -> torch.Tensor:
+        """Labels as (count,) int64 on the model's device, checked; a conditional kind's helper."""
+        if labels is None:
+            raise ValueError(f"the {self.kind} model is conditional: give the class labels")
+        labels = torch.as_tensor(labels, dtype=torch.int64, device=device or self.device).reshape(-1)
+        if labels.numel() == 1 and count != 1:
+            labels = labels.expand(count)
+        if labels.numel() != count:
+            raise ValueError(f"{labels.numel()} labels for {count} images")
+        if count and not (0 <= int(labels.min()) and int(labels.max()) < self.num_classes):
+            raise ValueError(f"labels must be between 0 and {self.num_classes - 1}")
+        return labels
 
     # ------------------------------------------------------ capabilities
 
@@ -100,6 +138,15 @@ class ExplorableModel(nn.Module):
     @property
     def has_likelihood(self) -> bool:
         return type(self).likelihood is not ExplorableModel.likelihood
+
+    @property
+    def has_codes(self) -> bool:
+        """True for a discrete code grid (VQ-VAE): codes(), decode_codes(), codebook_size."""
+        return False
+
+    def extra_figures(self, data_images: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, float]:
+        """Kind-specific figures worth recording and showing (codebook perplexity, ...)."""
+        return {}
 
     def flat(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, H, W) or (N, H*W) as rows (N, H*W)."""

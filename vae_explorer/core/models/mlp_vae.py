@@ -95,11 +95,11 @@ class MLPVAE(ExplorableModel):
     def has_posterior(self) -> bool:
         return True
 
-    def encode(self, x: torch.Tensor) -> LatentCode:
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> LatentCode:
         h = self.encoder(self.flat(x))
         return LatentCode(self.to_mu(h), self.to_logvar(h))
 
-    def likelihood(self, z: torch.Tensor) -> PixelLikelihood:
+    def likelihood(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> PixelLikelihood:
         logits = self.to_logits(self.decoder(z))
         if self.config.likelihood == "bernoulli":
             return BernoulliPixels(logits)
@@ -114,7 +114,8 @@ class MLPVAE(ExplorableModel):
         return mu + torch.exp(0.5 * logvar) * eps
 
     def loss(
-        self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None
+        self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None,
+        labels: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         x = self.flat(x)
         code = self.encode(x)

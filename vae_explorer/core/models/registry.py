@@ -22,6 +22,7 @@ from vae_explorer.core.models import MAX_PARAMETERS
 from vae_explorer.core.models.base import ExplorableModel
 
 _KINDS: dict[str, type[ExplorableModel]] = {}
+_ALIASES: dict[str, str] = {}  # an older saved name -> the kind's name now
 _discovered = False
 
 
@@ -31,6 +32,8 @@ def register(model_class: type[ExplorableModel]) -> type[ExplorableModel]:
     if name in _KINDS and _KINDS[name] is not model_class:
         raise ValueError(f"two model kinds are called {name!r}")
     _KINDS[name] = model_class
+    for alias in model_class.aliases:
+        _ALIASES[alias] = name
     return model_class
 
 
@@ -41,7 +44,7 @@ def _discover() -> None:
     import vae_explorer.core.models as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name not in ("base", "registry", "likelihoods"):
+        if info.name not in ("base", "registry", "likelihoods", "networks"):
             importlib.import_module(f"{package.__name__}.{info.name}")
     _discovered = True
 
@@ -53,6 +56,8 @@ def kinds() -> dict[str, type[ExplorableModel]]:
 
 def get_kind(name: str) -> type[ExplorableModel]:
     known = kinds()
+    if isinstance(name, str) and name in _ALIASES:
+        name = _ALIASES[name]
     if not isinstance(name, str) or name not in known:
         raise ConfigError(f"unknown model kind {str(name)[:40]!r}; known kinds: {', '.join(sorted(known))}")
     return known[name]

@@ -150,7 +150,7 @@ def _epoch_done(trainer: Trainer, stats, display_set: ImageSet | None) -> EpochD
     model = trainer.model
     was_training = model.training
     model.eval()
-    mean, logvar = encode_dataset(model, display_set.images)
+    mean, logvar = encode_dataset(model, display_set.images, display_set.labels)
     model.train(was_training)
     return EpochDone(stats, frozen_copy(model), mean, logvar)
 
@@ -188,7 +188,8 @@ def _checkpoint(request: TrainingRequest, trainer: Trainer, stopped: str | None)
     metrics = summary_metrics(trainer)
     if request.iwae_k and stopped is None and trainer.test_set is not None and model.has_posterior:
         generator = torch.Generator(device=trainer.device).manual_seed(0)
-        ll = iwae_log_likelihood(model, trainer.test_set.images, request.iwae_k, generator)
+        ll = iwae_log_likelihood(model, trainer.test_set.images, request.iwae_k, generator,
+                                 labels=trainer.test_set.labels)
         metrics["test_iwae_log_likelihood"] = ll.mean().item()
         metrics["iwae_k"] = request.iwae_k
     provenance = {

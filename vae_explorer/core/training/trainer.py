@@ -3,7 +3,8 @@
 Trainer.run() is a generator: a BatchStats after every optimizer step and an
 EpochStats after every pass over the data. Between batches it honours a
 TrainingControl, so cancel and pause take effect within one batch. It knows
-the model only through model.loss(x) -> named terms.
+the model only through model.loss(x, labels=...) -> named terms; a KL
+warm-up only changes the beta it passes.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class Trainer:
         self.model = model.to(self.device)
         # The whole split lives on the device; batches are index slices, no DataLoader.
         self.train_images = train_set.images.to(self.device)
+        self.train_labels = train_set.labels.to(self.device)
         self.test_set = test_set.to(self.device) if test_set is not None else None
         self.optimizer = make_optimizer(self.model.parameters(), config.learning_rate, self.device)
         self.scheduler = (
@@ -157,7 +159,7 @@ class Trainer:
             yield from self._run()
 
     def _run(self) -> Iterator[BatchStats | EpochStats]:
-        cfg, model, images = self.config, self.model, self.train_images
+        cfg, model, images, labels = self.config, self.model, self.train_images, self.train_labels
         n, per_epoch = images.shape[0], self.batches_per_epoch
         started = time.perf_counter()
         last_good = self._weights_copy()
@@ -171,9 +173,11 @@ class Trainer:
                 self.control.wait_while_paused()
                 if self.control.cancelled:
                     return
-                x = images.index_select(0, order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size])
+                rows = order[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]
+                x = images.index_select(0, rows)
                 self.optimizer.zero_grad(set_to_none=True)
-                terms = model.loss(x, beta=cfg.beta, generator=self.generator)
+                beta = cfg.beta_at(epoch, batch / per_epoch)
+                terms = model.loss(x, beta=beta, generator=self.generator, labels=labels.index_select(0, rows))
                 # One transfer (one sync on a GPU) for every number the stats need.
                 values = dict(zip(terms, torch.stack([t.detach() for t in terms.values()]).tolist()))
                 if not math.isfinite(values["loss"]):
