@@ -352,10 +352,10 @@ class CodeOnly(ExplorableModel):
         self.encoder = torch.nn.Linear(pixels, config.latent_dim)
         self.decoder = torch.nn.Linear(config.latent_dim, pixels)
 
-    def encode(self, x):
+    def encode(self, x, labels=None):
         return LatentCode(self.encoder(self.flat(x)))
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         return torch.sigmoid(self.decoder(z)).reshape(-1, *self.image_shape)
 
 

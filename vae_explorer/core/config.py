@@ -19,6 +19,7 @@ from typing import Any
 LR_SCHEDULES = ("constant", "cosine")
 # Datasets in torchvision's layout (core/data.py reads them); recorded in checkpoints.
 DATASETS = ("mnist", "fashion_mnist", "kmnist")
+DATASET_TITLES = {"mnist": "MNIST digits", "fashion_mnist": "Fashion-MNIST", "kmnist": "KMNIST (Kuzushiji)"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
