@@ -41,13 +41,62 @@ def mnist_train_set(mnist_dir):
     return load_mnist(mnist_dir, "train", download=False)
 
 
-def write_idx(path: Path, array) -> None:
-    """Write an unsigned-byte IDX file, the format MNIST comes in."""
+def write_idx(path: Path, array, compress: bool = False) -> None:
+    """Write an unsigned-byte IDX file, the format MNIST comes in (gzipped if asked)."""
+    import gzip
+
     import numpy as np
 
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(header + array.tobytes())
+    payload = header + array.tobytes()
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+
+
+# torchvision's folder names and file names, written out here rather than taken from the package,
+# so the tests check the package against the layout torchvision really uses.
+TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "kmnist": "KMNIST"}
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def write_tiny_dataset(root: Path, dataset: str = "mnist", sizes: dict[str, int] | None = None,
+                       shape: tuple[int, int] = (28, 28), compress: bool = False, seed: int = 0) -> dict:
+    """Random images and labels as IDX files in ROOT/<Folder>/raw/; returns {split: (images, labels)}.
+
+    sizes: images per split, {"train": 6, "test": 4} unless given; leave a split out to omit its files.
+    """
+    import numpy as np
+
+    raw = Path(root) / TORCHVISION_FOLDERS[dataset] / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    written = {}
+    for split, count in (sizes or {"train": 6, "test": 4}).items():
+        images = rng.integers(0, 256, size=(count, *shape), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+        image_name, label_name = IDX_FILES[split]
+        suffix = ".gz" if compress else ""
+        write_idx(raw / f"{image_name}{suffix}", images, compress)
+        write_idx(raw / f"{label_name}{suffix}", labels, compress)
+        written[split] = (images, labels)
+    return written
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path):
+    """Write a tiny data set of any kind: tiny_dataset("kmnist", sizes=...) -> (root, {split: arrays})."""
+    count = 0
+
+    def write(dataset: str = "mnist", **options) -> tuple[Path, dict]:
+        nonlocal count
+        count += 1
+        root = tmp_path / f"tiny-data-{count}"
+        return root, write_tiny_dataset(root, dataset, **options)
+
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,10 @@ def test_the_cycle_finder_finds_a_cycle():
 # What only a model's own module may say: its classes, its weight names, its likelihood switch.
 INSIDES = re.compile(
     r"\bMLPVAE\b|mlp_vae import|\.likelihood ==|config\.likelihood|gaussian_std|hidden_sizes\[|"
-    r"\"to_mu|'to_mu|\.to_mu\b|\.to_logvar\b|\.to_logits\b|isinstance\([^)]*(VAE|Model)\b"
+    r"\"to_mu|'to_mu|\.to_mu\b|\.to_logvar\b|\.to_logits\b|isinstance\([^)]*(VAE|Model)\b|"
+    r"\b(VAE|ConditionalVAE|Autoencoder|DenoisingAutoencoder)(Config)?\(|\bVAEConfig\b|"
+    r"models(\.| import )(vae|autoencoder|conditional_vae)\b|\.to_code\b|\braw_std\b|\.pixel_std\(|"
+    r"config\.(variance|min_std|corruption)\b"
 )
 ALLOWED: set[str] = set()
 
@@ -107,6 +110,10 @@ def test_no_module_is_much_above_400_lines():
 
 def test_the_insides_pattern_catches_what_it_is_for():
     for line in ("if model.config.likelihood == 'bernoulli':", "from vae_explorer.core.models.mlp_vae import MLPVAE",
-                 "isinstance(model, MLPVAE)", "weights['to_mu.weight']", "std = config.gaussian_std"):
+                 "isinstance(model, MLPVAE)", "weights['to_mu.weight']", "std = config.gaussian_std",
+                 "from vae_explorer.core.models.vae import VAEConfig", "from vae_explorer.core.models import autoencoder",
+                 "ConditionalVAE(config)", "if model.config.variance == 'shared':", "model.pixel_std()",
+                 "state['raw_std']", "if config.corruption == 'mask':"):
         assert INSIDES.search(line), line
     assert not INSIDES.search("model.likelihood(z).log_prob(x)")
+    assert not INSIDES.search("a variational autoencoder (VAE) from vae_explorer.core.models import registry")

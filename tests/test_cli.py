@@ -20,7 +20,7 @@ def test_train_writes_a_loadable_checkpoint_with_its_recipe(tmp_path, tiny_mnist
                  "--output", str(out)])
     assert code == 0
     loaded = load_checkpoint(out)
-    assert loaded.kind == "mlp_vae" and loaded.model_config.hidden_sizes == (32,)
+    assert loaded.kind == "vae" and loaded.model_config.hidden_sizes == (32,)
     assert loaded.train_config.seed == 5 and loaded.train_config.batch_size == 100
     assert loaded.metrics["epochs_completed"] == 1
     assert 100 < loaded.metrics["test_loss"] < 600
@@ -47,7 +47,7 @@ def test_evaluate_prints_elbo_terms_and_iwae(capsys):
     code = main(["evaluate", str(default_checkpoint_path()), "--iwae-k", "5", "--limit", "200"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "negative ELBO" in out and "reconstruction" in out and "KL" in out
+    assert "test −ELBO" in out and "reconstruction" in out and "KL" in out
     assert "IWAE log p(x) >=" in out and "k=5" in out
 
 
@@ -132,3 +132,34 @@ def test_python_dash_m_shows_help():
                             text=True, timeout=120)
     assert result.returncode == 0
     assert "train" in result.stdout and "evaluate" in result.stdout
+
+
+@pytest.mark.parametrize("kind, extra", [
+    ("autoencoder", []),
+    ("conditional_vae", ["--kl-warmup", "1"]),
+    ("vq_vae", ["--set", "codebook_size=8", "--set", "embedding_dim=4"]),
+])
+def test_train_any_kind_from_the_command_line(tmp_path, tiny_mnist_dir, kind, extra):
+    out = tmp_path / f"{kind}.safetensors"
+    options = ["--epochs", "1", "--batch-size", "100", "--device", "cpu"]
+    if kind != "vq_vae":
+        options += ["--hidden", "16"]
+    code = main(["train", "--data-dir", str(tiny_mnist_dir), "--kind", kind, *options, *extra, "--output", str(out)])
+    assert code == 0
+    loaded = load_checkpoint(out)
+    assert loaded.kind == kind and loaded.metrics["epochs_completed"] == 1
+    assert f"--kind {kind}" in loaded.provenance["command"]
+
+
+def test_kind_settings_are_listed_and_bad_ones_refused_in_one_line(capsys):
+    assert main(["train", "--kind", "vq_vae", "--list-settings"]) == 0
+    assert "codebook_size" in capsys.readouterr().out
+    assert main(["train", "--kind", "vq_vae", "--hidden", "32"]) == 2
+    assert "--hidden does not apply to a vq_vae model" in capsys.readouterr().err
+    assert main(["train", "--set", "colour=blue"]) == 2
+    err = capsys.readouterr().err
+    assert "has no setting 'colour'" in err and "latent_dim" in err
+    assert main(["train", "--kind", "transformer"]) == 2
+    assert "unknown model kind 'transformer'" in capsys.readouterr().err
+    assert main(["train", "--set", "latent_dim=two"]) == 2
+    assert "latent_dim" in capsys.readouterr().err

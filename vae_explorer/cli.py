@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from vae_explorer import __version__
-from vae_explorer.core.config import ConfigError, parse_hidden_sizes
+from vae_explorer.core.config import DATASETS, ConfigError, parse_hidden_sizes
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -54,12 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
     train.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
                        help="constant, or cosine: anneal the rate to zero by the last epoch")
+    train.add_argument("--kind", default="vae", metavar="KIND",
+                       help="model kind: vae, autoencoder, denoising_autoencoder, conditional_vae, vq_vae, "
+                       "vae_gan (default: vae); --list-settings shows a kind's settings")
+    train.add_argument("--dataset", default="mnist", choices=list(DATASETS),
+                       help="dataset in torchvision layout under --data-dir (default: mnist)")
     train.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (default: 1)")
-    train.add_argument("--latent-dim", type=int, default=2, help="size of z (default: 2)")
-    train.add_argument("--hidden", type=_hidden_sizes, default=(512, 256), metavar="W1,W2,...",
+    train.add_argument("--kl-warmup", type=int, default=0, metavar="EPOCHS",
+                       help="raise the KL weight linearly from 0 to beta over this many epochs (default: 0)")
+    train.add_argument("--latent-dim", type=int, default=None, help="size of z (default: the kind's, 2 for a VAE)")
+    train.add_argument("--hidden", type=_hidden_sizes, default=None, metavar="W1,W2,...",
                        help="encoder hidden widths; the decoder mirrors them (default: 512,256)")
-    train.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
-                       help="p(x|z): bernoulli (cross-entropy) or gaussian (squared error)")
+    train.add_argument("--architecture", default=None, metavar="mlp|conv",
+                       help="encoder and decoder: mlp or conv, for the kinds that offer both")
+    train.add_argument("--likelihood", default=None, metavar="NAME",
+                       help="p(x|z): bernoulli (cross-entropy), gaussian (squared error, fixed variance) "
+                       "or learned_gaussian, where the kind offers them")
+    train.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                       help="any model setting, e.g. --set codebook_size=128 (repeatable)")
+    train.add_argument("--list-settings", action="store_true", help="print the kind's settings and exit")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument("--threads", type=int, default=0,
                        help="CPU threads for training (default 0: one thread, the fastest on a busy "

@@ -25,7 +25,7 @@ from vae_explorer.core.checkpoint import Checkpoint, CheckpointError, load_check
 from vae_explorer.core.checkpoint_header import MAX_HEADER_BYTES
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.models import registry
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.resources import shipped_checkpoint_path
 
 CONFIG = MLPVAEConfig(hidden_sizes=(32, 16), latent_dim=3)
@@ -185,14 +185,14 @@ BAD_FILES = {
     "format version 3": (edited(meta(format_version="3")),
         r"format version 3, newer than the versions 1 and 2 this vae-explorer reads\. Upgrade"),
     "format version junk": (edited(meta(format_version="two")), r"unknown checkpoint format version \('two'\)"),
-    "unknown kind": (edited(meta(kind="diffusion")), r"unknown kind 'diffusion'; this vae-explorer knows mlp_vae"),
+    "unknown kind": (edited(meta(kind="diffusion")), r"unknown kind 'diffusion'; this vae-explorer knows .*vae"),
     "no kind in version 2": (edited(meta(kind=None)), r"does not say what kind of model it holds"),
     "no model config": (edited(meta(model_config=None)), r"has no model configuration"),
     "model config not JSON": (edited(meta(model_config="{latent")), r"the model configuration is not valid JSON"),
     "model config nested 100,000 deep": (edited(meta(model_config="[" * 100_000)),
         r"the model configuration is nested too deeply"),
     "model config a list": (edited(meta(model_config="[2, 3]")),
-        r"invalid model configuration: MLPVAEConfig must be a JSON object, got list"),
+        r"invalid model configuration: VAEConfig must be a JSON object, got list"),
     "latent_dim a string": (edited(config_with(latent_dim="3")),
         r"latent_dim must be a whole number, got str '3'"),
     "latent_dim true": (edited(config_with(latent_dim=True)), r"latent_dim must be a whole number, got bool True"),
@@ -202,7 +202,7 @@ BAD_FILES = {
     "latent_dim huge": (edited(config_with(latent_dim=10**30)), r"latent_dim must be between 1 and 1,024"),
     "hidden sizes strings": (edited(config_with(hidden_sizes=["32", "16"])),
         r"hidden_sizes must be a list of whole numbers"),
-    "unknown config field": (edited(config_with(depth=3)), r"unknown MLPVAEConfig fields: \['depth'\]"),
+    "unknown config field": (edited(config_with(depth=3)), r"unknown VAEConfig fields: \['depth'\]"),
     "4,000,000-wide hidden layer": (edited(config_with(hidden_sizes=[4_000_000, 256]), source=shipped),
         r"invalid model configuration: give 1 to 16 hidden sizes, each from 1 to 16,384"),
     "billions of parameters": (edited(config_with(hidden_sizes=[16_384] * 16, image_shape=[512, 512])),
@@ -276,7 +276,7 @@ def test_round_trip_keeps_weights_configs_metrics_and_provenance(tmp_path):
                           {"command": "vae-explorer train --epochs 2"})
     path = save_checkpoint(original, tmp_path / "model.safetensors")
     loaded = load_checkpoint(path)
-    assert loaded.kind == "mlp_vae" and loaded.model_config == CONFIG
+    assert loaded.kind == "vae" and loaded.model_config == CONFIG
     assert loaded.train_config == original.train_config
     assert loaded.metrics == {"test_loss": 123.5}
     assert loaded.provenance == {"command": "vae-explorer train --epochs 2"}
@@ -296,12 +296,12 @@ def test_a_version_1_file_loads_as_an_mlp_vae(tmp_path):
         metadata["model_config"] = json.dumps(config)
 
     loaded = load_checkpoint(edited(as_version_1)(tmp_path))
-    assert loaded.kind == "mlp_vae" and loaded.model_config == CONFIG
+    assert loaded.kind == "vae" and loaded.model_config == CONFIG
 
 
 def test_the_shipped_model_still_loads():
     loaded = load_checkpoint(shipped_checkpoint_path())
-    assert loaded.kind == "mlp_vae" and loaded.model_config.hidden_sizes == (512, 256)
+    assert loaded.kind == "vae" and loaded.model_config.hidden_sizes == (512, 256)
 
 
 def test_loading_leaves_the_global_random_state_alone(saved):

@@ -2,7 +2,7 @@ import pytest
 
 from vae_explorer.core import config as cfg
 from vae_explorer.core.config import ConfigError, TrainConfig, parse_hidden_sizes
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 
 
 def test_configs_round_trip_through_json():
@@ -29,7 +29,7 @@ def test_bad_train_config_is_rejected(kwargs):
 
 
 def test_unknown_fields_wrong_types_and_bad_json_give_config_errors():
-    with pytest.raises(ConfigError, match="unknown MLPVAEConfig fields"):
+    with pytest.raises(ConfigError, match="unknown VAEConfig fields"):
         cfg.from_json(MLPVAEConfig, '{"latent_dims": 3}')
     with pytest.raises(ConfigError, match="not valid JSON"):
         cfg.from_json(MLPVAEConfig, "{latent")

@@ -1,12 +1,12 @@
 import gzip
 import socket
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from tests.conftest import write_idx, write_tiny_dataset
 from vae_explorer.core import data
 from vae_explorer.core.data import (
     DataUnavailableError,
@@ -17,29 +17,8 @@ from vae_explorer.core.data import (
 )
 
 
-def write_idx(path, array: np.ndarray, compress: bool = False) -> None:
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.astype(np.uint8).tobytes()
-    if compress:
-        with gzip.open(path, "wb") as handle:
-            handle.write(payload)
-    else:
-        path.write_bytes(payload)
-
-
 def make_tiny_mnist(root, n_train=6, n_test=4):
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    splits = {}
-    for split, n in (("train", n_train), ("test", n_test)):
-        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=n, dtype=np.uint8)
-        image_name, label_name = data.RAW_FILES[split]
-        write_idx(raw / image_name, images)
-        write_idx(raw / label_name, labels)
-        splits[split] = (images, labels)
-    return splits
+    return write_tiny_dataset(root, "mnist", {"train": n_train, "test": n_test})
 
 
 @pytest.mark.parametrize("compress", [False, True])

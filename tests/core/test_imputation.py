@@ -33,7 +33,7 @@ from vae_explorer.core.imputation import (
 )
 from vae_explorer.core.models import registry
 from vae_explorer.core.models.base import ExplorableModel, LatentCode
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 
 MIDDLE = MIDDLE_ROWS
 SHAPE = (28, 28)  # the bundled MNIST split's image shape, checked in the digits fixture

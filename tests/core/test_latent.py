@@ -115,3 +115,21 @@ def test_codes_csv_round_trips(tmp_path):
     codes, read_labels = latent.read_codes_csv(path)
     np.testing.assert_allclose(codes, mu, rtol=1e-6)
     np.testing.assert_array_equal(read_labels, labels)
+
+
+def test_kl_per_dimension_matches_a_hand_computation():
+    mean = np.array([[0.0, 1.0, 0.0], [0.0, -1.0, 0.0]])
+    logvar = np.array([[0.0, 0.0, np.log(4.0)], [0.0, 0.0, np.log(4.0)]])
+    kl = latent.kl_per_dimension(mean, logvar)
+    # dim 1: the prior itself; dim 2: mean +-1, unit variance -> 0.5 * 1; dim 3: sigma 2 -> 0.5 * (4 - 1 - log 4).
+    np.testing.assert_allclose(kl, [0.0, 0.5, 0.5 * (3.0 - np.log(4.0))])
+    # The same as torch's closed form summed over dimensions and averaged over images.
+    rng = np.random.default_rng(0)
+    mean, logvar = rng.normal(size=(50, 4)), rng.normal(size=(50, 4))
+    q = torch.distributions.Normal(torch.as_tensor(mean), torch.as_tensor(np.exp(0.5 * logvar)))
+    p = torch.distributions.Normal(0.0, 1.0)
+    expected = torch.distributions.kl_divergence(q, p).mean(dim=0).numpy()
+    np.testing.assert_allclose(latent.kl_per_dimension(mean, logvar), expected, rtol=1e-10)
+    assert latent.kl_per_dimension(np.zeros((0, 3)), np.zeros((0, 3))).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError):
+        latent.kl_per_dimension(np.zeros((2, 3)), np.zeros((2, 2)))

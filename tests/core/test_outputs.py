@@ -10,7 +10,7 @@ import pytest
 from vae_explorer.core import outputs
 from vae_explorer.core.checkpoint import Checkpoint, load_checkpoint
 from vae_explorer.core.models import registry
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.outputs import OutputPathError, check_output_target, partial_path, save_with_fallback
 
 RECOVERED = re.compile(r"model\.recovered-\d{8}-\d{6}\.safetensors")

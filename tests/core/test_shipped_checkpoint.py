@@ -16,7 +16,7 @@ def shipped():
 def test_shipped_model_is_the_default_2d_mlp(shipped):
     config = shipped.model_config
     assert (config.latent_dim, config.hidden_sizes, config.likelihood) == (2, (512, 256), "bernoulli")
-    assert shipped.kind == "mlp_vae"  # a format-1 file, read as the MLP VAE
+    assert shipped.kind == "vae"  # a format-1 file ("mlp_vae" then), read as the VAE
     assert shipped.dataset == "mnist"
     assert shipped.provenance["command"].startswith("vae-explorer train")
     assert "seed" in shipped.provenance

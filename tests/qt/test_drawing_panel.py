@@ -15,7 +15,7 @@ from vae_explorer.core.drawing import (
     preprocess_drawing,
 )
 from vae_explorer.core.models import registry
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.demo_panels import attach
 from vae_explorer.qt.drawing_panel import KEY_POSTERIOR, NEIGHBOURS, DrawingPanel

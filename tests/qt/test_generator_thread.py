@@ -9,7 +9,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from vae_explorer.core.config import TrainConfig
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.training.control import TrainingControl
 from vae_explorer.core.training.events import Cancelled, Started
 from vae_explorer.qt.generator_thread import GeneratorThread

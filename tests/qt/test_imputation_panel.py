@@ -12,7 +12,7 @@ from vae_explorer.core import imputation as imp
 from vae_explorer.core.checkpoint import Checkpoint
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.models import registry
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.session import ExplorerSession
 from vae_explorer.qt.demo_panels import attach
 from vae_explorer.qt.imputation_panel import (

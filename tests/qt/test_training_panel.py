@@ -12,9 +12,12 @@ from PySide6.QtCore import Qt
 
 from tests.qt.qthreads import running_qthreads_anywhere
 from tests.qt.tiny_run import set_up_tiny_run
+from vae_explorer.core.latent import kl_per_dimension
 from vae_explorer.core.models import registry
 from vae_explorer.core.training import trainer as core_trainer
+from vae_explorer.core.training.trainer import EpochStats
 from vae_explorer.qt import training_panel
+from vae_explorer.qt.loss_curves import LossCurves
 from vae_explorer.qt.training_panel import CANCELLED_STATUS, TrainingPanel
 
 SIGNAL_TIMEOUT_MS = 60_000  # generous: CI shares 2 cores; a tiny run takes a few seconds
@@ -85,7 +88,13 @@ def test_start_trains_updates_curves_and_delivers_a_checkpoint(qtbot, panel):
         np.testing.assert_allclose(x, [p.position for p in progress])
         np.testing.assert_allclose(y, [p.terms[term] for p in progress])
 
+    # The KL bars show the last epoch's posterior over the display split.
+    assert panel.kl_bars.isVisible()
+    np.testing.assert_allclose(panel.kl_bars.values(),
+                               kl_per_dimension(snapshots[-1].latent_mean, snapshots[-1].latent_logvar))
+
     checkpoint = finished.args[0]
+    assert checkpoint.kind == panel.form_box.kind()
     assert checkpoint.train_config == panel.train_config()
     assert checkpoint.model.config.hidden_sizes == (32, 16)
     assert checkpoint.metrics["epochs_completed"] == len(snapshots)
@@ -278,3 +287,107 @@ def test_a_thread_that_outlives_shutdown_is_dropped_and_a_new_run_sees_none_of_i
     assert [p.batch for p in progress] == sorted(p.batch for p in progress)
     qtbot.waitUntil(lambda: not old_thread.isRunning(), timeout=10_000)
     qtbot.waitUntil(lambda: old_thread not in training_panel._STRAGGLERS, timeout=5000)
+
+
+# -- the kinds ------------------------------------------------------------------------------
+
+FIVE_TERMS = {"loss": "−ELBO+GAN", "reconstruction": "reconstruction", "kl": "KL",
+              "adversarial": "adversarial", "discriminator": "discriminator"}
+
+
+def plotted_labels(curves: LossCurves) -> list[str]:
+    return [plot.titleLabel.text for plot in curves.plots.values()]
+
+
+def test_loss_curves_plot_the_terms_they_are_given_in_order(qtbot):
+    curves = LossCurves(FIVE_TERMS)
+    qtbot.addWidget(curves)
+    curves.show()
+    assert list(curves.plots) == list(FIVE_TERMS) and plotted_labels(curves) == list(FIVE_TERMS.values())
+    assert curves.graphics.minimumHeight() > LossCurves({"loss": "loss"}).graphics.minimumHeight()
+    terms = {name: float(i) for i, name in enumerate(FIVE_TERMS)}
+    curves.add_epoch(EpochStats(1, 2, {**terms, "extra": 9.0}, None, 1.0, 1.0))
+    for name, value in terms.items():
+        assert curves.series(name, "train")[1].tolist() == [value]
+
+    # A run of a two-term kind: its plots replace the five, and nothing of the old run stays.
+    curves.clear(3, terms={"loss": "loss", "reconstruction": "reconstruction"})
+    assert list(curves.plots) == ["loss", "reconstruction"] and not curves.has_points()
+    curves.add_running(0.5, {"loss": 2.0, "reconstruction": 1.5, "kl": 0.5})
+    assert curves.series("reconstruction", "running")[1].tolist() == [1.5]
+    with pytest.raises(KeyError):
+        curves.series("kl", "running")
+
+
+def test_choosing_a_kind_previews_its_curves_and_the_kl_bars(qtbot, panel):
+    for kind, model_class in registry.kinds().items():
+        panel.form_box.set_kind(kind)
+        assert list(panel.curves.plots) == list(model_class.term_labels)
+        assert panel.kl_bars.isVisible() == ("kl" in model_class.term_labels)
+        if kind == "vae_gan":
+            assert len(panel.curves.plots) == 5
+
+
+def non_default_kind(*preferred: str) -> str:
+    known = registry.kinds()
+    kind = next((name for name in preferred if name in known), None)
+    if kind is None:
+        pytest.skip(f"none of {preferred} is registered (yet)")
+    return kind
+
+
+def test_a_run_of_a_kind_without_kl_plots_its_own_terms_and_no_kl_bars(qtbot, panel):
+    kind = non_default_kind("autoencoder", "denoising_autoencoder")
+    assert panel.form_box.set_kind(kind)
+    set_up_tiny_run(panel)  # the new kind's fields start from the defaults: make it tiny again
+    panel.epochs_spin.setValue(1)
+    snapshots = []
+    panel.epochSnapshot.connect(snapshots.append)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS) as finished:
+        click(qtbot, panel.start_button)
+    checkpoint = finished.args[0]
+    assert checkpoint.kind == kind and checkpoint.model.config.hidden_sizes == (32, 16)
+    terms = registry.get_kind(kind).term_labels
+    assert list(panel.curves.plots) == list(terms) and "kl" not in terms
+    for term in terms:
+        x, y = panel.curves.series(term, "train")
+        np.testing.assert_allclose(y, [snapshots[-1].stats.train[term]])
+    assert snapshots[-1].latent_logvar is None and not panel.kl_bars.isVisible()
+    # Another kind chosen after the run: its curves stay until the next Start.
+    panel.form_box.set_kind("vae" if "vae" in registry.kinds() else "mlp_vae")
+    assert list(panel.curves.plots) == list(terms)
+
+
+def test_a_bad_model_field_is_outlined_and_named(qtbot, panel):
+    panel.hidden_edit.setText("8, x")
+    click(qtbot, panel.start_button)
+    assert not panel.is_running()
+    assert panel.error_label.text().startswith("Hidden layers: ")
+    assert "d33" in panel.hidden_edit.styleSheet()
+    panel.hidden_edit.setText("8")
+    panel.epochs_spin.setValue(1)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS):
+        click(qtbot, panel.start_button)
+    assert panel.hidden_edit.styleSheet() == "" and not panel.error_label.isVisible()
+
+
+def test_another_dataset_is_loaded_from_the_data_folder_not_taken_from_the_given_sets(qtbot, tiny_dataset):
+    root, written = tiny_dataset("fashion_mnist", sizes={"train": 120, "test": 40})
+    panel = make_panel(qtbot, None, data_dir=str(root), allow_download=False)
+    from vae_explorer.core.data import load_bundled_test_split
+
+    mnist = load_bundled_test_split()
+    set_up_tiny_run(panel, mnist)  # MNIST sets given, as the main window does
+    panel.epochs_spin.setValue(1)
+    combo = panel.form_box.dataset_combo
+    combo.setCurrentIndex(combo.findData("fashion_mnist"))
+    snapshots = []
+    panel.epochSnapshot.connect(snapshots.append)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=SIGNAL_TIMEOUT_MS) as finished:
+        click(qtbot, panel.start_button)
+    checkpoint = finished.args[0]
+    assert checkpoint.dataset == "fashion_mnist" and checkpoint.train_config.dataset == "fashion_mnist"
+    assert checkpoint.provenance["train_images"] == len(written["train"][0])
+    # The MNIST display split is not re-encoded by a model of other images.
+    assert snapshots and snapshots[-1].latent_mean is None
+    panel.shutdown()

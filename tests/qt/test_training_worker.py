@@ -13,7 +13,7 @@ import torch
 
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.evaluation import evaluate_terms
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.session import encode_dataset
 from vae_explorer.core.training import trainer as core_trainer
 from vae_explorer.core.training.control import TrainingControl

@@ -12,7 +12,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from vae_explorer.core.checkpoint import CheckpointError, load_checkpoint
-    from vae_explorer.core.data import DataUnavailableError, load_bundled_test_split, load_mnist
+    from vae_explorer.core.config import ConfigError
+    from vae_explorer.core.data import DataUnavailableError
     from vae_explorer.core.devices import DeviceUnavailableError, resolve_device
     from vae_explorer.core.evaluation import evaluate_terms, iwae_log_likelihood
 
@@ -22,9 +23,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     try:
         device = resolve_device(args.device)
         checkpoint = load_checkpoint(args.checkpoint_file, device=device)
-        # The bundled split is the MNIST test split itself; --data-dir reads it from a folder instead.
-        test_set = load_mnist(args.data_dir, "test") if args.data_dir else load_bundled_test_split()
-    except (CheckpointError, DataUnavailableError, DeviceUnavailableError) as exc:
+        test_set = _test_split(checkpoint.dataset, args.data_dir)
+    except (CheckpointError, ConfigError, DataUnavailableError, DeviceUnavailableError) as exc:
         fail(str(exc))
         return EXIT_USAGE
     if args.limit:
@@ -35,14 +35,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"model        {model.describe()}, trained on {checkpoint.dataset}")
     print(f"test images  {len(test_set)} ({'from ' + args.data_dir if args.data_dir else 'bundled MNIST test split'})")
     terms = evaluate_terms(model, test_set, beta=1.0, seed=args.seed)
-    if "reconstruction" in terms and "kl" in terms:
-        print(f"negative ELBO      {terms['loss']:8.2f} nats/image "
-              f"(reconstruction {terms['reconstruction']:.2f} + KL {terms['kl']:.2f})")
-        if beta != 1.0:
-            print(f"training loss      {terms['reconstruction'] + beta * terms['kl']:8.2f} nats/image "
-                  f"(beta = {beta:g})")
-    else:
-        print(f"test loss          {terms['loss']:8.2f} nats/image")
+    others = model.terms_text(terms, joiner=" + ")
+    label = model.term_labels.get("loss", "loss")
+    print(f"test {label:<13} {terms['loss']:8.2f} nats/image" + (f" ({others})" if others else ""))
+    if beta != 1.0 and "kl" in terms:
+        print(f"  (figures at beta = 1; this model trained with beta = {beta:g})")
+    for name, value in model.extra_figures(test_set.images.to(device), test_set.labels.to(device)).items():
+        print(f"{name:<18} {value:8.2f}")
     if args.iwae_k and not (model.has_posterior and model.has_likelihood):
         print(f"IWAE               not available for a {checkpoint.kind} model")
     elif args.iwae_k:
@@ -53,11 +52,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
         with torch.no_grad():
             for start in tqdm(range(0, len(test_set), chunk), desc=f"IWAE k={args.iwae_k}",
                               unit="chunk", leave=False):
-                parts.append(iwae_log_likelihood(model, images[start : start + chunk], args.iwae_k, generator))
+                parts.append(iwae_log_likelihood(model, images[start : start + chunk], args.iwae_k, generator,
+                                                 labels=test_set.labels[start : start + chunk].to(device)))
         ll = torch.cat(parts).mean().item()
         print(f"IWAE log p(x) >=   {ll:8.2f} nats/image (k={args.iwae_k}; -log p(x) <= {-ll:.2f})")
     print_stored(checkpoint.provenance, checkpoint.metrics)
     return 0
+
+
+def _test_split(dataset: str, data_dir: str | None):
+    """The checkpoint's dataset's test split: from --data-dir, else (MNIST only) the bundled copy."""
+    from vae_explorer.core.data import DataUnavailableError, load_bundled_test_split, load_dataset
+    from vae_explorer.core.datasets import dataset_info
+
+    info = dataset_info(dataset)
+    if data_dir:
+        return load_dataset(dataset, data_dir, "test")
+    if info.bundled_test:
+        # The bundled split is the MNIST test split itself.
+        return load_bundled_test_split()
+    raise DataUnavailableError(f"this model was trained on {info.title}: give --data-dir, the folder "
+                               f"holding {info.folder}/raw/, to evaluate it on its test split")
 
 
 def print_stored(provenance: dict, metrics: dict) -> None:

@@ -42,16 +42,22 @@ def run_train(args: argparse.Namespace) -> int:
         BatchStats, Cancelled, Diverged, EpochDone, Failed, Finished, Started, Status,
     )
     from vae_explorer.core.training.run import TrainingRequest, run_training
+    from vae_explorer.commands import model_options
+    from vae_explorer.commands.model_options import describe_settings
 
     try:
-        kind = "mlp_vae"
-        model_config = registry.get_kind(kind).Config(
-            hidden_sizes=args.hidden, latent_dim=args.latent_dim, likelihood=args.likelihood
-        )
+        kind_class = registry.get_kind(args.kind)
+        kind = kind_class.kind
+        if args.list_settings:
+            print(f"{kind} settings (--set NAME=VALUE):\n{describe_settings(kind_class)}")
+            return 0
+        shortcuts = {"latent_dim": args.latent_dim, "hidden": args.hidden, "likelihood": args.likelihood,
+                     "architecture": args.architecture}
+        model_config = model_options.model_config(kind_class, shortcuts, args.settings)
         train_config = TrainConfig(
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-            lr_schedule=args.lr_schedule, beta=args.beta,
-            seed=args.seed, device=args.device, num_threads=args.threads,
+            lr_schedule=args.lr_schedule, beta=args.beta, kl_warmup_epochs=args.kl_warmup,
+            seed=args.seed, device=args.device, num_threads=args.threads, dataset=args.dataset,
         )
     except ConfigError as exc:
         fail(str(exc))

@@ -172,12 +172,13 @@ def _model_description(header: Header, name: str) -> tuple[str, Any]:
     kind = V1_KIND if metadata["format_version"] == "1" else metadata.get("kind")
     if kind is None:
         raise CheckpointError(f"{name} does not say what kind of model it holds")
-    known = registry.kinds()
-    if kind not in known:
+    try:
+        kind = registry.get_kind(kind).kind  # a name from an older version reads as today's kind
+    except ConfigError:
         raise CheckpointError(
             f"{name} holds a model of unknown kind {clip(kind)}; this vae-explorer knows "
-            f"{', '.join(sorted(known))}. A newer vae-explorer may open it."
-        )
+            f"{', '.join(sorted(registry.kinds()))}. A newer vae-explorer may open it."
+        ) from None
     if "model_config" not in metadata:
         raise CheckpointError(f"{name} has no model configuration")
     data = json_field(metadata, "model_config", "", name, "the model configuration")

@@ -1,29 +1,35 @@
-"""MNIST-family data: the bundled offline test split and torchvision loading.
+"""MNIST-family data as tensors: the bundled offline test split and folders in torchvision's layout.
 
 Everything ends as an ImageSet: one float tensor of flat images in [0, 1] and
-one tensor of labels, ready to live whole on the training device.
+one tensor of labels, ready to live whole on the training device. Which data
+sets exist and where their files go is in datasets.py; fetching in download.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from vae_explorer.core.config import DATASETS
+from vae_explorer.core.datasets import (  # noqa: F401 - RAW_FILES, expected_layout: re-exported
+    RAW_FILES,
+    DatasetInfo,
+    check_split,
+    class_names,
+    dataset_info,
+    expected_layout,
+    find_raw_files,
+)
+from vae_explorer.core.download import DownloadError
+from vae_explorer.core.download import download as fetch
 from vae_explorer.core.idx import IdxFormatError, read_idx
 from vae_explorer.core.resources import bundled_mnist_folder
 
 DATA_ENV_VAR = "VAE_EXPLORER_DATA"
-RAW_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
 
 
 class DataUnavailableError(RuntimeError):
@@ -47,6 +53,11 @@ class ImageSet:
         return ImageSet(
             self.images.to(device), self.labels.to(device), self.name, self.split, self.image_shape
         )
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of labels 0..9 for a legend; digits for a set outside the table (a test's toy set)."""
+        return class_names(self.name) if self.name in DATASETS else tuple(str(i) for i in range(10))
 
     def subset(self, count: int) -> "ImageSet":
         return ImageSet(
@@ -92,74 +103,47 @@ def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:
     return default_data_dir()
 
 
-def expected_layout(root: Path) -> str:
-    names = [name for pair in RAW_FILES.values() for name in pair]
-    return "\n".join(f"  {root / 'MNIST' / 'raw' / name}" for name in names)
+def load_dataset(name: str, root: str | os.PathLike, split: str = "train", download: bool = True) -> ImageSet:
+    """Load a split of an MNIST-family data set from a torchvision-layout folder.
 
-
-def find_raw_files(root: Path, split: str) -> list[Path] | None:
-    """The split's image and label files, plain or gzipped, or None if either is missing."""
-    raw = root / "MNIST" / "raw"
-    found = []
-    for name in RAW_FILES[split]:
-        path = next((p for p in (raw / name, raw / f"{name}.gz") if p.exists()), None)
-        if path is None:
-            return None
-        found.append(path)
-    return found
+    Files already on disk (ROOT/<Folder>/raw/, plain or .gz) are read directly:
+    importing torchvision costs about a second and holds the interpreter lock,
+    which would freeze the GUI when the app loads data in a worker thread.
+    torchvision only downloads. Raises ConfigError for an unknown name, and
+    DataUnavailableError, whose message names the files to provide, when the
+    files are missing or damaged and cannot be fetched.
+    """
+    info = dataset_info(name)
+    check_split(split)
+    root = Path(root)
+    found = find_raw_files(root, split, name)
+    if found is None:
+        if not download:
+            raise DataUnavailableError(_missing_message(info, root, "downloading is switched off"))
+        try:
+            fetch(info, root, split)
+        except DownloadError as exc:
+            raise DataUnavailableError(_missing_message(info, root, f"the download failed ({exc})")) from exc
+        found = find_raw_files(root, split, name)
+        if found is None:
+            raise DataUnavailableError(_missing_message(info, root, "the download left no files"))
+    try:
+        return image_set_from_arrays(read_idx(found[0]), read_idx(found[1]), name, split)
+    except IdxFormatError as exc:
+        raise DataUnavailableError(
+            f"the {info.short_name} {split} files in {found[0].parent} are damaged ({exc}); "
+            f"delete them to download them again, or put good copies there"
+        ) from exc
 
 
 def load_mnist(root: str | os.PathLike, split: str = "train", download: bool = True) -> ImageSet:
-    """Load an MNIST split from a torchvision-layout folder, downloading if allowed.
-
-    Files already on disk are read directly: importing torchvision costs about
-    a second and holds the interpreter lock, which would freeze the GUI when
-    the app loads data in a worker thread. torchvision does the downloading.
-    Raises DataUnavailableError, whose message names the files to provide,
-    when the files are missing or damaged and cannot be fetched.
-    """
-    if split not in RAW_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    root = Path(root)
-    found = find_raw_files(root, split)
-    if found is None:
-        if not download:
-            raise DataUnavailableError(_missing_message(root, "downloading is switched off"))
-        _download(root, split)
-        found = find_raw_files(root, split)
-        if found is None:
-            raise DataUnavailableError(_missing_message(root, "the download left no files"))
-    try:
-        return image_set_from_arrays(read_idx(found[0]), read_idx(found[1]), "mnist", split)
-    except IdxFormatError as exc:
-        raise DataUnavailableError(f"the MNIST {split} files in {found[0].parent} are damaged: {exc}") from exc
+    """load_dataset for MNIST digits."""
+    return load_dataset("mnist", root, split, download)
 
 
-def _download(root: Path, split: str) -> None:
-    from torchvision.datasets import MNIST
-
-    raw = root / "MNIST" / "raw"
-    created = [folder for folder in (raw, *raw.parents) if not folder.exists()]  # deepest first
-    try:
-        # torchvision prints each mirror it tries; keep our own message instead.
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            MNIST(str(root), train=(split == "train"), download=True)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no data"
-        for folder in created:  # only the folders this attempt made, and only while empty
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        # torchvision's text is a header, then "Tried MIRROR, got:" and the error for each mirror:
-        # keep the header and the distinct errors, on one line.
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        lines = list(dict.fromkeys(line for line in lines if not re.fullmatch(r"Tried \S+, got:", line)))
-        text = f"{lines[0].rstrip(':')}: {'; '.join(lines[1:])}" if len(lines) > 1 else "".join(lines)
-        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-        raise DataUnavailableError(_missing_message(root, f"the download failed ({reason})")) from exc
-
-
-def _missing_message(root: Path, reason: str) -> str:
+def _missing_message(info: DatasetInfo, root: Path, reason: str) -> str:
     return (
-        f"MNIST is not in {root} and {reason}.\n"
-        f"Put the four uncompressed (or .gz) IDX files here:\n{expected_layout(root)}\n"
+        f"{info.short_name} is not in {root} and {reason}.\n"
+        f"Put the four uncompressed (or .gz) IDX files here:\n{expected_layout(root, info.name)}\n"
         f"then pass --data-dir {root} or set {DATA_ENV_VAR}."
     )

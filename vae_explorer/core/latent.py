@@ -180,3 +180,20 @@ def read_codes_csv(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     labels = np.array([int(row[2]) for row in rows], dtype=np.int64)
     codes = np.array([[float(row[i]) for i in z_columns] for row in rows], dtype=np.float32)
     return codes, labels
+
+
+def kl_per_dimension(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Mean KL(q(z_j|x) || N(0, 1)) over the rows, per latent dimension j, in nats, shape (d,).
+
+    For a diagonal Gaussian the KL splits into one term per dimension:
+    0.5 * (mu^2 + sigma^2 - 1 - log sigma^2). A dimension whose mean KL is
+    near zero copies the prior for every image, so the decoder cannot use it.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    logvar = np.asarray(logvar, dtype=np.float64)
+    if mean.ndim != 2 or mean.shape != logvar.shape:
+        raise ValueError(f"mean and logvar must both be (N, d), got {mean.shape} and {logvar.shape}")
+    if mean.shape[0] == 0:
+        return np.zeros(mean.shape[1])
+    per_image = 0.5 * (np.square(mean) + np.exp(logvar) - 1.0 - logvar)
+    return per_image.mean(axis=0)

@@ -62,9 +62,9 @@ def quick_look(checkpoint_path: str | Path) -> QuickLook | None:
             check_version(read_header(raw, path.stat().st_size, path.name).metadata, path.name)
         with safe_open(str(checkpoint_path), framework="np") as handle:
             metadata = handle.metadata() or {}
-            if metadata.get("kind", mlp_vae_numpy.KIND) != mlp_vae_numpy.KIND:
-                return None  # no numpy twin for this kind: wait for torch
             config = json.loads(metadata["model_config"])
+            if not mlp_vae_numpy.mirrors(metadata.get("kind", mlp_vae_numpy.V1_KIND), config):
+                return None  # no numpy twin for this model: wait for torch
             shape = tuple(int(side) for side in config["image_shape"])
             if len(shape) != 2 or not all(0 < side <= 512 for side in shape):
                 return None

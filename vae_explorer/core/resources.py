@@ -29,6 +29,26 @@ def shipped_checkpoint_path() -> Path:
     return shipped_checkpoints_folder() / "mnist-2d.safetensors"
 
 
+# What the File menu calls each shipped model; a file not listed here shows under its name.
+SHIPPED_TITLES = {
+    "mnist-2d": "VAE, 2-D latent (MNIST)",
+    "mnist-20d": "VAE, 20-D latent (MNIST)",
+    "mnist-cvae-2d": "Conditional VAE, 2-D latent (MNIST)",
+    "mnist-ae-2d": "Plain autoencoder, 2-D code (MNIST)",
+    "mnist-vqvae": "VQ-VAE, 7x7 codes (MNIST)",
+    "mnist-vaegan-2d": "VAE-GAN, 2-D latent (MNIST)",
+}
+
+
+def shipped_models() -> list[tuple[str, Path]]:
+    """(title, path) of every shipped model, in the order of SHIPPED_TITLES, then by name."""
+    folder = shipped_checkpoints_folder()
+    paths = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    order = list(SHIPPED_TITLES)
+    paths.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name))
+    return [(SHIPPED_TITLES.get(p.stem, p.stem), p) for p in paths]
+
+
 def bundled_mnist_folder() -> Path:
     """The folder holding the gzipped IDX files of the MNIST test split."""
     return _shipped("resources", "mnist")

@@ -114,9 +114,11 @@ def attach_training(window) -> None:
 
 
 def attach_demo_panels(window) -> None:
+    from vae_explorer.qt import kind_panels
     from vae_explorer.qt.demo_panels import attach
 
     attach(window)
+    kind_panels.attach(window)
 
 
 def _preload_torch_modules() -> None:

@@ -3,10 +3,14 @@
 The panels know nothing of the window: they take a session and emit overlay
 requests. attach() adds them as tool tabs, keeps their session current,
 forwards map clicks to the imputation panel, and draws their overlays on the
-latent map.
+latent map. The panels speak in a latent's first two coordinates; for a
+latent of more than two dimensions the full points they came from are drawn
+through the window's plane instead, and drawn again when the plane moves.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -50,19 +54,84 @@ def bring_into_view(view, centre: np.ndarray, margin: np.ndarray) -> None:
         view.view_box.translateBy(x=shift[0], y=shift[1])
 
 
+class PlaneImputationPanel(ImputationPanel):
+    """The imputation panel, also keeping the full latent point of every step of a run.
+
+    The panel itself sends only map coordinates (a latent's first two); the
+    window needs the whole z to draw a larger latent through its plane, so
+    this catches each step at the panel's one hook for it, _show_latent_step.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.latent_path: list[np.ndarray] = []
+        super().__init__(*args, **kwargs)
+
+    def start_imputation(self) -> None:
+        self.latent_path = []
+        super().start_imputation()
+
+    def _show_latent_step(self, z: np.ndarray) -> None:
+        self.latent_path.append(np.asarray(z, np.float32).reshape(-1).copy())
+        super()._show_latent_step(z)
+
+
+def full_points(points: np.ndarray, candidates: list[np.ndarray]) -> np.ndarray | None:
+    """The full latent points (N, d) that map points (N, 2) were cut from, if candidates end with them."""
+    points = np.asarray(points, np.float32).reshape(-1, 2)
+    if len(candidates) < len(points) or not len(points):
+        return None
+    full = np.stack(candidates[len(candidates) - len(points):])
+    return full if np.allclose(full[:, :2], points) else None
+
+
+class PlaneOverlays:
+    """Draws the demos' overlays through the window's plane, and again whenever the plane moves."""
+
+    def __init__(self, window):
+        self.window = window
+        self.view = window.latent_view
+        self._redraw: dict[str, Callable[[], None]] = {}  # key -> draws it on the current plane
+        window.map_plane.changed.connect(self._on_plane_changed)
+
+    @property
+    def plane(self):
+        return self.window.plane
+
+    def draw(self, key: str, redraw: Callable[[], None]) -> None:
+        self._redraw[key] = redraw
+        redraw()
+
+    def clear(self, key: str) -> None:
+        self._redraw.pop(key, None)
+        self.view.clear_overlay(key)
+
+    def through_plane(self, points: np.ndarray, candidates: list[np.ndarray]) -> Callable[[], np.ndarray]:
+        """Map points now and after a plane change: the projection of their full points when known."""
+        full = full_points(points, candidates) if self.plane.dim > 2 else None
+        points = np.asarray(points, np.float32).reshape(-1, 2)
+        return (lambda: points) if full is None else (lambda: self.plane.project(full))
+
+    def _on_plane_changed(self, _plane) -> None:
+        for redraw in list(self._redraw.values()):
+            redraw()
+
+
 def attach(window) -> tuple[ImputationPanel, DrawingPanel]:
     """Add the Impute and Draw tabs to `window` (a MainWindow) and connect them."""
     view = window.latent_view
-    imputation = ImputationPanel(window.session)
+    imputation = PlaneImputationPanel(window.session)
     drawing = DrawingPanel(window.session)
+    overlays = PlaneOverlays(window)
+
+    def show_path(key: str, points: np.ndarray) -> None:
+        on_map = overlays.through_plane(points, imputation.latent_path)
+        overlays.draw(key, lambda: view.show_path(key, on_map(), colour=PATH_COLOUR))
 
     def show_marker(key: str, z: np.ndarray) -> None:
-        if hasattr(view, "show_marker"):
-            view.show_marker(key, z, colour=MAP_POINT_COLOUR, symbol="star", size=14)
-        else:
-            view.show_path(key, np.asarray(z, np.float32).reshape(1, 2), colour=MAP_POINT_COLOUR)
+        on_map = overlays.through_plane(z, imputation.latent_path)
+        overlays.draw(key, lambda: view.show_marker(key, on_map()[0], colour=MAP_POINT_COLOUR, symbol="star",
+                                                    size=14))
 
-    imputation.overlayPath.connect(lambda key, points: view.show_path(key, points, colour=PATH_COLOUR))
     def show_heatmap(key: str, density: np.ndarray, extent) -> None:
         view.show_heatmap(key, heatmap_image(density), extent, opacity=HEATMAP_OPACITY)
         # Above the data points (only cells with posterior mass are opaque), so dense clusters
@@ -70,17 +139,41 @@ def attach(window) -> tuple[ImputationPanel, DrawingPanel]:
         for item in view.overlay_items(key):
             item.setZValue(10)
 
+    def zoom(extent) -> None:
+        if overlays.plane.dim > 2 and imputation.latent_path:  # the panel frames z1 and z2: frame the plane
+            points = overlays.plane.project(np.stack(imputation.latent_path))
+            centre = (points.min(axis=0) + points.max(axis=0)) / 2
+            half = np.maximum(np.ptp(points, axis=0) / 2 * 1.3, 0.75)  # the panel's own margins
+            extent = (centre[0] - half[0], centre[0] + half[0], centre[1] - half[1], centre[1] + half[1])
+        view.view_box.setRange(xRange=extent[:2], yRange=extent[2:], padding=0)
+
+    imputation.overlayPath.connect(show_path)
     imputation.overlayHeatmap.connect(show_heatmap)
     imputation.overlayMarker.connect(show_marker)
-    imputation.zoomRequested.connect(
-        lambda extent: view.view_box.setRange(xRange=extent[:2], yRange=extent[2:], padding=0))
-    imputation.overlayCleared.connect(view.clear_overlay)
+    imputation.zoomRequested.connect(zoom)
+    imputation.overlayCleared.connect(overlays.clear)
+
     def show_drawing_posterior(key: str, mu: np.ndarray, sigma: np.ndarray) -> None:
-        view.show_posterior(key, mu, sigma, colour=DRAWING_COLOUR)
-        bring_into_view(view, mu, 2 * np.asarray(sigma))
+        # The drawing's full posterior, when the panel's two numbers were cut from it and the plane needs more.
+        full = overlays.plane.dim > 2 and drawing.mu is not None and np.allclose(drawing.mu[:2], mu)
+        full_mu, full_sigma = (drawing.mu.copy(), drawing.sigma) if full else (None, None)
+
+        def on_map() -> tuple[np.ndarray, np.ndarray]:
+            if not full:
+                return np.asarray(mu), np.diag(np.square(sigma))
+            plane = overlays.plane
+            cov = np.zeros((2, 2)) if full_sigma is None else plane.project_covariance(sigma=full_sigma)
+            return plane.project(full_mu), cov
+
+        def redraw() -> None:
+            view.show_posterior(key, *on_map(), colour=DRAWING_COLOUR)
+
+        overlays.draw(key, redraw)
+        centre, cov = on_map()
+        bring_into_view(view, centre, 2 * np.sqrt(np.diag(cov)))
 
     drawing.overlayPosterior.connect(show_drawing_posterior)
-    drawing.overlayCleared.connect(view.clear_overlay)
+    drawing.overlayCleared.connect(overlays.clear)
 
     window.sessionChanged.connect(imputation.set_session)
     window.sessionChanged.connect(drawing.set_session)

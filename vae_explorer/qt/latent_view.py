@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core import latent
+from vae_explorer.core.plane import covariance_ellipse
 from vae_explorer.qt.theme import PLOT_BACKGROUND
 
 # Ten colours that stay distinct from each other on a dark background (tab10, lightened slightly).
@@ -60,8 +61,8 @@ class LatentView(QWidget):
             line.setZValue(-20)
             self.plot_item.addItem(line, ignoreBounds=True)
         label_style = {"color": "#d8d8de", "font-size": "12pt"}
-        self.plot_item.setLabel("bottom", "z₁  (first latent dimension)", **label_style)
-        self.plot_item.setLabel("left", "z₂  (second latent dimension)", **label_style)
+        self._label_style = label_style
+        self.set_axis_labels("z₁  (first latent dimension)", "z₂  (second latent dimension)")
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
         for name in ("bottom", "left"):
@@ -71,11 +72,12 @@ class LatentView(QWidget):
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=(225, 225, 230),
                                     brush=pg.mkBrush(30, 32, 38), pen=pg.mkPen(80, 80, 90))
         self.legend.setParentItem(self.view_box)
-        self.legend.setToolTip("Click a digit to hide or show it")
+        self.legend.setToolTip("Click a class to hide or show it")
         self.legend.setZValue(100)
 
         self.codes = np.zeros((0, 2), np.float32)
         self.labels = np.zeros((0,), np.int64)
+        self.class_names: list[str] = [str(i) for i in range(10)]
         self.class_items: list[pg.ScatterPlotItem] = []
         self.point_size = 3.5
         self.decoder: Decoder | None = None
@@ -103,11 +105,13 @@ class LatentView(QWidget):
 
     # ----- data -----------------------------------------------------------------------------
 
-    def set_points(self, codes: np.ndarray, labels: np.ndarray, autorange: bool = True) -> None:
-        """Show codes (N, >=2) coloured by labels (N,); the first two dimensions are drawn."""
+    def set_points(self, codes: np.ndarray, labels: np.ndarray, autorange: bool = True,
+                   class_names: list[str] | tuple[str, ...] | None = None) -> None:
+        """Show map points (N, 2) coloured by labels (N,), class_names[label] in the legend ("0".."9")."""
         hidden = {i for i, item in enumerate(self.class_items) if not item.isVisible()}
         self.codes = as_map_points(codes)
         self.labels = np.asarray(labels, np.int64)
+        self.class_names = [str(name) for name in (class_names if class_names is not None else range(10))]
         for item in self.class_items:
             self.plot_item.removeItem(item)
         self.legend.clear()
@@ -124,7 +128,8 @@ class LatentView(QWidget):
             self.plot_item.addItem(item)
             self.class_items.append(item)
             legend_sample = pg.ScatterPlotItem(pen=None, brush=pg.mkBrush(*colour), size=10, symbol="o")
-            self.legend.addItem(_LegendProxy(item, legend_sample), f"{digit}  ({int(mask.sum()):,})")
+            name = self.class_names[digit] if digit < len(self.class_names) else str(digit)
+            self.legend.addItem(_LegendProxy(item, legend_sample), f"{name}  ({int(mask.sum()):,})")
         if autorange and len(self.codes):
             self.auto_range()
 
@@ -137,6 +142,15 @@ class LatentView(QWidget):
         for digit, item in enumerate(self.class_items):
             mask = self.labels == digit
             item.setData(x=codes[mask, 0], y=codes[mask, 1])
+
+    def set_title(self, text: str) -> None:
+        """A line above the plot, e.g. which plane of a larger latent is shown; empty removes it."""
+        self.plot_item.setTitle(text or None, color="#d8d8de", size="11pt")
+
+    def set_axis_labels(self, x: str, y: str) -> None:
+        """What the two map axes are: latent coordinates, or directions of a plane through the latent."""
+        self.plot_item.setLabel("bottom", x, **self._label_style)
+        self.plot_item.setLabel("left", y, **self._label_style)
 
     def auto_range(self) -> None:
         if not len(self.codes):
@@ -229,13 +243,20 @@ class LatentView(QWidget):
         image.setOpacity(opacity)
         self._set_overlay(key, [image], z_value=-5)
 
-    def show_posterior(self, key: str, mu: np.ndarray, sigma: np.ndarray, colour=(255, 255, 255)) -> None:
-        """The 1-sigma (solid) and 2-sigma (dashed) ellipses of N(mu, diag(sigma^2)), with its centre."""
+    def show_posterior(self, key: str, mu: np.ndarray, spread: np.ndarray, colour=(255, 255, 255)) -> None:
+        """The 1-sigma (solid) and 2-sigma (dashed) ellipses of a Gaussian on the map, with its centre.
+
+        spread is either standard deviations (2,) along the map axes, or a full
+        (2, 2) covariance, as a posterior seen through a tilted plane has.
+        """
         mu = np.asarray(mu, np.float32).reshape(-1)[:2]
-        sigma = np.asarray(sigma, np.float32).reshape(-1)[:2]
+        spread = np.asarray(spread, np.float32)
         items: list[pg.GraphicsObject] = []
         for k, style in ((1.0, Qt.PenStyle.SolidLine), (2.0, Qt.PenStyle.DashLine)):
-            outline = latent.ellipse_points(mu, sigma, k)
+            if spread.shape == (2, 2):
+                outline = covariance_ellipse(mu, spread, k)
+            else:
+                outline = latent.ellipse_points(mu, spread.reshape(-1)[:2], k)
             curve = pg.PlotCurveItem(outline[:, 0], outline[:, 1], pen=pg.mkPen(*colour, width=2, style=style))
             curve.sigma_k = k  # lets tests and exporters tell the two apart
             items.append(curve)

@@ -25,19 +25,23 @@ from PySide6.QtWidgets import (
 )
 
 from vae_explorer.core import latent
+from vae_explorer.core.resources import shipped_models
 from vae_explorer.qt.image_views import ImagePanel, save_array_png
 from vae_explorer.qt.latent_view import LatentView
+from vae_explorer.qt.split_store import SPLIT_BOTH, SPLIT_TEST, SPLIT_TRAIN, SplitStore
+from vae_explorer.qt.map_plane import MapPlane
 from vae_explorer.qt.tool_panels import InterpolationPanel, ManifoldPanel, SamplingPanel
+from vae_explorer.qt.traversal_panel import TraversalPanel
 
 if TYPE_CHECKING:  # these modules import torch; the window loads them only when needed
     from vae_explorer.core.checkpoint import Checkpoint
     from vae_explorer.core.data import ImageSet
+    from vae_explorer.core.plane import LatentPlane
     from vae_explorer.core.quickstart import QuickLook
     from vae_explorer.core.session import ExplorerSession
 
 RECENT_KEY = "recentCheckpoints"
 RECENT_LIMIT = 8
-SPLIT_TEST, SPLIT_TRAIN, SPLIT_BOTH = "test", "train", "train+test"
 
 
 def _format_z(z: np.ndarray) -> str:
@@ -47,6 +51,7 @@ def _format_z(z: np.ndarray) -> str:
 class MainWindow(QMainWindow):
     sessionChanged = Signal(object)  # the new committed ExplorerSession
     dataPointPicked = Signal(int)  # index into session.data of a clicked data point
+    zPinned = Signal(object)  # the full latent point pinned on the map, (d,)
 
     def __init__(self, session: ExplorerSession | None, data_dir: str | None = None, device: str = "cpu",
                  settings: QSettings | None = None, test_split: ImageSet | None = None,
@@ -62,11 +67,9 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("vae-explorer", "vae-explorer")
         self._quick = quick_look  # until the session arrives, hover decodes with its numpy decoder
         self._test_count = len(session.data) if session is not None else len(quick_look.labels)
-        self._splits: dict[str, ImageSet] = {}
-        if session is not None:
-            self._splits[SPLIT_TEST] = test_split if test_split is not None else session.data
+        self.splits = SplitStore(data_dir, test_split if test_split is not None or session is None else session.data)
         self.unsaved = False
-        self.pinned: np.ndarray | None = None
+        self.pinned_z: np.ndarray | None = None  # the full latent point pinned on the map
         self.picked_index: int | None = None
         self.training_panel = None
 
@@ -74,6 +77,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self.latent_view = LatentView()
         self.latent_view.setToolTip("")
+        self.map_plane = MapPlane(self)  # which plane of a >2-D latent the map shows
         self.setCentralWidget(self._build_centre())
         self._build_inspector()
         self._build_tools()
@@ -100,7 +104,7 @@ class MainWindow(QMainWindow):
 
     def finish_loading(self, session: ExplorerSession, test_split: ImageSet | None = None) -> None:
         """Leave the loading state: session becomes the explored one and every view comes alive."""
-        self._splits[SPLIT_TEST] = test_split if test_split is not None else session.data
+        self.splits.put("mnist", SPLIT_TEST, test_split if test_split is not None else session.data)
         for action in self._needs_session:
             action.setEnabled(True)
         self._rebuild_recent_menu()
@@ -112,23 +116,40 @@ class MainWindow(QMainWindow):
         return self.tool_tabs.addTab(widget, title)
 
     def set_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Make checkpoint the explored model: re-encode the shown split and refresh every view."""
+        """Make checkpoint the explored model: re-encode the shown split (its own dataset's test
+        split when it was trained on another dataset) and refresh every view. Raises when that
+        dataset cannot be loaded; the current model then stays."""
         from vae_explorer.core.session import ExplorerSession
 
         with _busy_cursor():
-            session = ExplorerSession.create(checkpoint, self._session.data)
+            data = self._session.data
+            if data.name != checkpoint.dataset:
+                data = self.splits.get(checkpoint.dataset, SPLIT_TEST)
+            session = ExplorerSession.create(checkpoint, data)
+        if session.model.is_conditional and self._session.model.is_conditional:
+            session.condition = min(self._session.condition, session.model.num_classes - 1)
         self._install_session(session)
 
+    def set_condition(self, label: int) -> None:
+        """The class a conditional model decodes everywhere on the map (the Classes tab's picker)."""
+        for session in {id(s): s for s in (self._session, self._shown) if s is not None}.values():
+            session.condition = int(label)
+        self._show_session(self._shown)
+
+    @property
+    def plane(self) -> LatentPlane:
+        """The LatentPlane the map shows (the latent itself for 1-D and 2-D models)."""
+        return self.map_plane.plane
+
+    @property
+    def pinned(self) -> np.ndarray | None:
+        """Where the pinned point lies on the map: its projection onto the plane."""
+        return None if self.pinned_z is None else self.plane.project(self.pinned_z)
+
     def decode_2d(self, z: np.ndarray) -> np.ndarray:
-        """Decode map points (M, 2) with the shown model; extra latent dimensions are held at 0."""
-        z = np.asarray(z, np.float32).reshape(-1, 2)
+        """Decode map points (M, 2) with the shown model: each is the full latent z it stands for."""
         model = self._shown if self._shown is not None else self._quick
-        dim = self._shown.latent_dim if self._shown is not None else self._quick.latent_dim
-        if dim != 2:
-            full = np.zeros((z.shape[0], dim), np.float32)
-            full[:, : min(2, dim)] = z[:, : min(2, dim)]
-            z = full
-        return model.decode(z)
+        return model.decode(self.plane.to_latent(z))
 
     # ----- construction ----------------------------------------------------------------------
 
@@ -157,6 +178,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
+        layout.addWidget(self.map_plane.controls)
         layout.addWidget(self.latent_view, 1)
         hint = QLabel("Hover to decode · click to pin · click a point to inspect it · Shift+click: interpolation "
                       "ends · drag to pan · wheel to zoom · click the legend to hide a digit")
@@ -202,9 +224,11 @@ class MainWindow(QMainWindow):
         self.manifold_panel = ManifoldPanel()
         self.interpolation_panel = InterpolationPanel()
         self.sampling_panel = SamplingPanel()
+        self.traversal_panel = TraversalPanel()
         self.add_tool_panel(self.manifold_panel, "Manifold")
         self.add_tool_panel(self.interpolation_panel, "Interpolate")
         self.add_tool_panel(self.sampling_panel, "Samples")
+        self.add_tool_panel(self.traversal_panel, "Traversals")
         dock = QDockWidget("Tools", self)
         dock.setObjectName("toolDock")
         dock.setWidget(self.tool_tabs)
@@ -239,6 +263,10 @@ class MainWindow(QMainWindow):
         self.save_action = self._action(menu, "&Save checkpoint as…", QKeySequence.StandardKey.SaveAs,
                                         "Save the explored model (for example one you just trained)", self._on_save_as)
         self.recent_menu = menu.addMenu("Open &recent")
+        self.shipped_menu = menu.addMenu("S&hipped models")
+        for title, path in shipped_models():
+            self._action(self.shipped_menu, title, None, f"Open {path.name}, trained by vae-explorer's own "
+                         "command (File ▸ Open shows the command in the file)", lambda _=False, p=path: self.open_checkpoint(p))
         menu.addSeparator()
         export = menu.addMenu("&Export")
         self._action(export, "Pinned decoded image (PNG)…", "Ctrl+E", "The decode of the pinned point",
@@ -267,7 +295,7 @@ class MainWindow(QMainWindow):
         view.addAction(self.tool_dock.toggleViewAction())
         self._rebuild_recent_menu()
         # What must wait until the model has loaded (see finish_loading).
-        self._needs_session = [self.open_action, self.save_action, self.recent_menu, export, self.manifold_action,
+        self._needs_session = [self.open_action, self.save_action, self.recent_menu, self.shipped_menu, export, self.manifold_action,
                                self.split_combo, self.manifold_check, self.tool_tabs]
 
     def _action(self, menu, text, shortcut, tip, slot) -> QAction:
@@ -303,7 +331,8 @@ class MainWindow(QMainWindow):
 
     def _show_quick_look(self, quick: QuickLook) -> None:
         """The loading state: the map from numpy codes, everything that decodes waits for the model."""
-        self.latent_view.set_points(quick.codes, quick.labels, autorange=True)
+        self.map_plane.configure(quick.codes, quick.latent_dim)
+        self.latent_view.set_points(self.map_plane.map_points(), quick.labels, autorange=True)
         self.pinned_panel.canvas.set_placeholder("Loading the model…")
         for action in self._needs_session:
             action.setEnabled(False)
@@ -312,32 +341,36 @@ class MainWindow(QMainWindow):
 
     def _show_session(self, session: ExplorerSession, autorange: bool = False) -> None:
         """Point every view at session's model and codes."""
-        previous = self._shown
+        previous, spot = self._shown, self.pinned
         self._shown = session
+        picked = self.picked_index  # the clicked data point stays picked if the split still has it
+        picked = picked if picked is not None and picked < len(session.data) else None
+        self.map_plane.configure(session.latent_mu, session.latent_dim, follow=picked)
         if (autorange or previous is None or previous.data is not session.data
                 or len(self.latent_view.codes) != len(session.latent_mu)):
-            self.latent_view.set_points(session.latent_mu, session.labels, autorange=autorange)
+            self.latent_view.set_points(self.map_plane.map_points(), session.labels, autorange=autorange,
+                                        class_names=session.data.class_names)
         else:
-            self.latent_view.update_codes(session.latent_mu)
+            self.latent_view.update_codes(self.map_plane.map_points())
         self.latent_view.decoder = self.decode_2d
         self.latent_view.refresh_manifold()
         self.manifold_panel.set_decoder(self.decode_2d)
         self.interpolation_panel.set_decoder(self.decode_2d)
         self.sampling_panel.set_decoder(session.decode, session.latent_dim)
+        self.traversal_panel.set_decoder(session.decode, session.latent_dim)
+        self.traversal_panel.kl_bars.show_codes(session.latent_mu, session.latent_logvar)
         self.hover_panel.canvas.set_placeholder("Hover over the map")
         self.pinned_panel.canvas.set_placeholder("Click the map to pin a point")
         if self.statusBar().currentMessage() == "Loading the model…":
             self.statusBar().clearMessage()
-        if self.pinned is not None:
-            self._pin(self.pinned)
-        if self.picked_index is not None and self.picked_index < len(session.data):
-            self._show_data_point(self.picked_index)
+        if self.pinned_z is not None:  # the same z under the new model; a new latent size keeps the map spot
+            same_size = self.pinned_z.size == session.latent_dim
+            self._pin_latent(self.pinned_z if same_size else self.plane.to_latent(spot)[0])
+        if picked is not None:
+            self._show_data_point(picked)
         else:
             self._clear_data_point()
-        dims = session.latent_dim
-        self.map_title.setText(
-            f"{len(session.data):,} points · {session.data.split}"
-            + ("" if dims == 2 else f" · first 2 of {dims} latent dims (others held at 0)"))
+        self.map_title.setText(f"{len(session.data):,} points · {session.data.split}")
 
     def _update_title(self) -> None:
         if self._session is None:
@@ -353,9 +386,7 @@ class MainWindow(QMainWindow):
 
     def _on_hover(self, z: np.ndarray) -> None:
         self.z_label.setText(_format_z(z))
-        image = self.decode_2d(z)[0]
-        self.hover_panel.set_image(image, _format_z(z))
-        self.z_label.setText(_format_z(z))
+        self.hover_panel.set_image(self.decode_2d(z)[0], _format_z(self.plane.to_latent(z)[0]))
 
     def _on_click(self, z: np.ndarray, index: int, modifiers) -> None:
         if self._shown is None:
@@ -375,10 +406,16 @@ class MainWindow(QMainWindow):
             self._pin(z)
 
     def _pin(self, z: np.ndarray) -> None:
-        self.pinned = np.asarray(z, np.float32).reshape(-1)[:2].copy()
-        self.pinned_panel.set_image(self.decode_2d(self.pinned)[0], _format_z(self.pinned))
+        """Pin the full latent point that map point z stands for."""
+        self._pin_latent(self.plane.to_latent(z)[0])
+
+    def _pin_latent(self, z: np.ndarray) -> None:
+        self.pinned_z = np.asarray(z, np.float32).reshape(-1).copy()
+        self.pinned_panel.set_image(self._shown.decode(self.pinned_z[None])[0], _format_z(self.pinned_z))
         self.latent_view.show_marker("pin", self.pinned)
-        self.statusBar().showMessage(f"Pinned {_format_z(self.pinned)}", 5000)
+        self.traversal_panel.set_point(self.pinned_z, "the pinned point")
+        self.zPinned.emit(self.pinned_z.copy())
+        self.statusBar().showMessage(f"Pinned {_format_z(self.pinned_z)}", 5000)
 
     def _show_data_point(self, index: int) -> None:
         session = self._shown
@@ -387,14 +424,11 @@ class MainWindow(QMainWindow):
         mu, sigma = session.posterior(index)
         self.original_panel.set_image(session.image(index), f"#{index} · digit {label}")
         self.reconstruction_panel.set_image(session.reconstruct(index), "decoded μ")
-        # On the map's plane: a 1-D latent is drawn at z2 = 0 with no spread along z2.
-        plane_mu, plane_sigma = np.zeros(2, np.float32), np.zeros(2, np.float32)
-        plane_mu[: min(2, mu.size)] = mu[:2]
-        if sigma is not None:  # a deterministic code has a point and no ellipses
-            plane_sigma[: min(2, sigma.size)] = sigma[:2]
-        self.latent_view.show_posterior("posterior", plane_mu, plane_sigma)
-        spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma[:2])})"
-        self.picked_caption.setText(f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu[:2])}){spread}")
+        self.map_plane.follow(session.latent_mu[index], index)  # the point as the map draws it
+        self.map_plane.show_posterior(mu, sigma)
+        self.traversal_panel.set_point(mu, f"data point #{index}'s mean")
+        spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma)})"
+        self.picked_caption.setText(f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu)}){spread}")
         self.statusBar().showMessage(f"Data point #{index} (digit {label}): μ = {_format_z(mu)[4:]}", 5000)
 
     def _clear_data_point(self) -> None:
@@ -402,10 +436,10 @@ class MainWindow(QMainWindow):
         self.original_panel.set_image(None)
         self.reconstruction_panel.set_image(None)
         self.picked_caption.setText("")
-        self.latent_view.clear_overlay("posterior")
+        self.map_plane.clear_posterior()
 
     def clear_marks(self) -> None:
-        self.pinned = None
+        self.pinned_z = None
         self.pinned_panel.set_image(None)
         self.latent_view.clear_overlay("pin")
         self._clear_data_point()
@@ -452,6 +486,8 @@ class MainWindow(QMainWindow):
     def set_data_dir(self, data_dir: str | None) -> None:
         """Offer the training split on the map when data_dir holds MNIST."""
         self.data_dir = data_dir
+        if hasattr(self, "splits"):
+            self.splits.data_dir = data_dir
         self.split_combo.clear()
         self.split_combo.addItem(f"Test split ({self._test_count:,} images)", SPLIT_TEST)
         if data_dir:
@@ -461,25 +497,13 @@ class MainWindow(QMainWindow):
                                     + ("" if data_dir else " (start with --data-dir to add the training split)"))
 
     def _load_split(self, split: str) -> ImageSet:
-        if split in self._splits:
-            return self._splits[split]
-        if not self.data_dir:
-            raise RuntimeError("no data folder was given (start with --data-dir DIR)")
-        from vae_explorer.core.data import load_mnist
-
-        self.statusBar().showMessage(f"Loading MNIST from {self.data_dir}…")
-        train = self._splits.get(SPLIT_TRAIN) or load_mnist(self.data_dir, "train", download=False)
-        self._splits[SPLIT_TRAIN] = train
-        test = self._splits[SPLIT_TEST]
-        import torch
-
-        from vae_explorer.core.data import ImageSet
-
-        self._splits[SPLIT_BOTH] = ImageSet(torch.cat([train.images, test.images]),
-                                            torch.cat([train.labels, test.labels]),
-                                            train.name, SPLIT_BOTH, train.image_shape)
-        self.statusBar().clearMessage()
-        return self._splits[split]
+        dataset = self._session.data.name
+        if not self.splits.has(dataset, split):
+            self.statusBar().showMessage(f"Loading the {split} split from {self.data_dir}…")
+        try:
+            return self.splits.get(dataset, split)
+        finally:
+            self.statusBar().clearMessage()
 
     # ----- files -----------------------------------------------------------------------------
 
@@ -497,11 +521,11 @@ class MainWindow(QMainWindow):
             return False
         try:
             checkpoint = load_checkpoint(path, device="cpu")
-        except CheckpointError as exc:
+            self.set_checkpoint(checkpoint)
+        except Exception as exc:  # noqa: BLE001 - a bad file or missing data: say so, keep the model
             QMessageBox.critical(self, "Cannot open checkpoint", f"{exc}\n\nThe current model stays open.")
             self._remember_recent(path, remove=True) if not Path(path).exists() else None
             return False
-        self.set_checkpoint(checkpoint)
         self.unsaved = False
         self._update_title()
         self._remember_recent(path)
@@ -623,7 +647,8 @@ class MainWindow(QMainWindow):
         if self._session is None or mu.shape[0] != len(self._session.data):
             return  # the user switched splits mid-run; the next finished model re-encodes anyway
         logvar = None if snapshot.latent_logvar is None else np.asarray(snapshot.latent_logvar, np.float32)
-        preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu, logvar)
+        preview = ExplorerSession(self._session.checkpoint, snapshot.model, self._session.data, mu, logvar,
+                                  condition=self._session.condition)
         self._show_session(preview)
         stats = getattr(snapshot, "stats", None)
         if stats is not None:

@@ -1,5 +1,8 @@
-"""The training panel: a form for the run, Start / Pause / Cancel, progress and curves.
+"""The training panel: a form for the run, Start / Pause / Cancel, progress, curves and KL bars.
 
+The form offers every registered model kind and dataset (training_form); the
+curves plot the terms of the kind being trained, and for a kind with a
+posterior the KL bars show each latent dimension's KL after every epoch.
 The panel owns at most one training thread at a time. It validates the form on
 the GUI thread, hands a plain TrainingRequest to core's training run on a
 GeneratorThread, and turns the run's events into its own public signals,
@@ -23,41 +26,22 @@ import threading
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QStyle, QVBoxLayout,
+                               QWidget)
 
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.models import registry
 from vae_explorer.core.training.control import TrainingControl
 from vae_explorer.core.training.trainer import warm_up_optimizer
-from vae_explorer.core.training.events import (
-    Cancelled,
-    Diverged,
-    EpochDone,
-    Failed,
-    Finished,
-    Started,
-    Status,
-)
+from vae_explorer.core.training.events import Cancelled, Diverged, EpochDone, Failed, Finished, Started, Status
 from vae_explorer.qt.generator_thread import GeneratorThread
+from vae_explorer.qt.kl_bars import KLBars
 from vae_explorer.qt.loss_curves import LossCurves
 from vae_explorer.qt.scrolling import fill_with_scrolling
-from vae_explorer.qt.training_form import FORM_KIND, TrainingForm
-from vae_explorer.qt.training_worker import (
-    DEFAULT_PROGRESS_INTERVAL_S,
-    TrainingProgress,
-    TrainingRequest,
-    gui_training_events,
-)
+from vae_explorer.qt.training_form import TrainingForm, kind_has_kl
+from vae_explorer.qt.training_worker import (DEFAULT_PROGRESS_INTERVAL_S, TrainingProgress, TrainingRequest,
+                                             gui_training_events)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +52,6 @@ ERROR_STYLE = (
     "QLabel { color: #8a1c1c; background: #fdecea; border: 1px solid #f5c2c0;"
     " border-radius: 4px; padding: 6px; }"
 )
-INVALID_FIELD_STYLE = "QLineEdit { border: 1px solid #d33; }"
 CANCELLED_STATUS = "Training cancelled. The previous model is still loaded."
 
 # Threads that did not stop within shutdown()'s timeout are kept alive here, so
@@ -111,13 +94,7 @@ class TrainingPanel(QWidget):
     trainingFailed = Signal(str)
     trainingCancelled = Signal()
 
-    def __init__(
-        self,
-        data_dir: str | None = None,
-        parent: QWidget | None = None,
-        *,
-        allow_download: bool = True,
-    ):
+    def __init__(self, data_dir: str | None = None, parent: QWidget | None = None, *, allow_download: bool = True):
         super().__init__(parent)
         self.data_dir = data_dir
         self.allow_download = allow_download
@@ -130,6 +107,7 @@ class TrainingPanel(QWidget):
         self._thread: GeneratorThread | None = None
         self._control: TrainingControl | None = None
         self._warmup: threading.Thread | None = None
+        self._run_kind = None  # the model class being trained
         self._build()
         self._set_idle()
 
@@ -140,11 +118,14 @@ class TrainingPanel(QWidget):
         self._display_set = image_set.to("cpu")
 
     def set_training_data(self, image_set: ImageSet | None) -> None:
-        """Train on this set instead of loading MNIST from the data folder (tests, benchmarks)."""
+        """Train on this set instead of loading it from the data folder (tests, benchmarks).
+
+        Used while the form's dataset is the set's (image_set.name); another dataset is loaded.
+        """
         self._train_set = image_set
 
     def set_test_data(self, image_set: ImageSet | None) -> None:
-        """Evaluate on this set instead of the bundled MNIST test split."""
+        """Evaluate on this set instead of the data folder's (or the bundled MNIST) test split."""
         self._test_set = image_set
 
     def is_running(self) -> bool:
@@ -154,42 +135,48 @@ class TrainingPanel(QWidget):
         return self._control is not None and self._control.paused
 
     def model_config(self):
-        """The model described by the form, sized for the displayed images; ValueError with a user message."""
-        shape = self._display_set.image_shape if self._display_set is not None else (28, 28)
+        """The model described by the form, sized for the training images; ValueError with a user message."""
+        given = self._matching(self._train_set) or self._matching(self._display_set)
+        shape = given.image_shape if given is not None else (28, 28)  # every dataset offered is 28x28
         return self.form_box.model_config(tuple(shape))
 
     def train_config(self) -> TrainConfig:
         """The run described by the form; raises ValueError with a user message."""
         return self.form_box.train_config()
 
+    def __getattr__(self, name: str):
+        # The editors of common model settings under the panel's older names (hidden_edit,
+        # latent_spin, likelihood_combo: tests, scripts); None when the kind lacks the field.
+        if name in TrainingForm.OLD_NAMES and "form_box" in self.__dict__:
+            return self.form_box.field_widget(TrainingForm.OLD_NAMES[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def start(self) -> bool:
         """Start a run from the form; False (with an inline message) if the form is invalid."""
         if self.is_running():
             return False
-        self.hidden_edit.setStyleSheet("")
-        self.lr_edit.setStyleSheet("")
+        self.form_box.clear_marks()
         try:
             model_config = self.model_config()
-        except ValueError as exc:
-            self.hidden_edit.setStyleSheet(INVALID_FIELD_STYLE)
-            self._show_error(str(exc))
-            return False
-        try:
             train_config = self.train_config()
-        except ValueError as exc:
-            self.lr_edit.setStyleSheet(INVALID_FIELD_STYLE)
+        except ValueError as exc:  # a FieldError names the field, and holds its editor
+            self.form_box.mark_invalid(exc)
             self._show_error(str(exc))
             return False
         self._show_error("")
+        kind = self.form_box.kind()
+        self._run_kind = registry.get_kind(kind)
+        # Sets given for another dataset are not used: run_training loads the chosen one, and
+        # the map's split is not re-encoded by a model of other images.
         request = TrainingRequest(
-            kind=FORM_KIND,
+            kind=kind,
             model_config=model_config,
             train_config=train_config,
             data_dir=self.data_dir,
             allow_download=self.allow_download,
-            train_set=self._train_set,
-            test_set=self._test_set,
-            display_set=self._display_set,
+            train_set=self._matching(self._train_set),
+            test_set=self._matching(self._test_set),
+            display_set=self._matching(self._display_set),
         )
         control = self._control = TrainingControl()
         interval, lower = self.progress_interval_s, self.lower_thread_priority
@@ -198,7 +185,8 @@ class TrainingPanel(QWidget):
         self._thread.item.connect(self._on_event)
         # A bound slot, not a lambda: shutdown() flushes what is queued for this object.
         self._thread.crashed.connect(self._on_crashed)
-        self.curves.clear(train_config.epochs)
+        self.curves.clear(train_config.epochs, terms=self._run_kind.term_labels)
+        self.kl_bars.reset(visible=kind_has_kl(kind))  # the first epoch tells for sure (a posterior or not)
         self._set_running(train_config.epochs)
         # Qt's LowPriority is what macOS and Windows honour; Linux gets a niceness in the run.
         self._thread.start(QThread.Priority.LowPriority if lower else QThread.Priority.InheritPriority)
@@ -294,7 +282,7 @@ class TrainingPanel(QWidget):
             f"{progress.batches_per_epoch} · {format_duration(progress.elapsed)} elapsed · "
             f"about {format_duration(progress.eta)} left"
         )
-        others = registry.get_kind(FORM_KIND).terms_text(progress.terms)
+        others = self._run_kind.terms_text(progress.terms)
         self.loss_label.setText(f"Train loss {progress.loss:.1f} nats/image ({others})")
         self.curves.add_running(progress.position, progress.terms)
         self.trainingProgress.emit(progress)
@@ -302,6 +290,8 @@ class TrainingPanel(QWidget):
     def _on_epoch_snapshot(self, snapshot: EpochDone) -> None:
         stats = snapshot.stats
         self.curves.add_epoch(stats)
+        if snapshot.latent_mean is not None:  # the display split was encoded
+            self.kl_bars.show_codes(snapshot.latent_mean, snapshot.latent_logvar)
         test = f", test {stats.test['loss']:.1f}" if stats.test is not None else ""
         self.epoch_label.setText(
             f"Epoch {stats.epoch}: train {stats.train['loss']:.1f}{test} nats/image "
@@ -331,6 +321,19 @@ class TrainingPanel(QWidget):
         self.trainingCancelled.emit()
 
     # -- helpers -------------------------------------------------------------------
+
+    def _matching(self, image_set: ImageSet | None) -> ImageSet | None:
+        """The set if it holds the form's dataset, else None (to be loaded)."""
+        if image_set is not None and image_set.name == self.form_box.dataset():
+            return image_set
+        return None
+
+    def _on_kind_changed(self, kind: str) -> None:
+        # Before any run, or with nothing plotted, the empty plots preview the kind's terms;
+        # a finished run's curves and bars stay until the next Start.
+        if not self.curves.has_points():
+            self.curves.set_terms(registry.get_kind(kind).term_labels)
+            self.kl_bars.reset(visible=kind_has_kl(kind))
 
     def _from_current_worker(self) -> bool:
         # Only the running thread's own signals count: one that shutdown() let go may still
@@ -371,8 +374,9 @@ class TrainingPanel(QWidget):
 
     def _build(self) -> None:
         self.form_box = TrainingForm()
-        for name in TrainingForm.FIELDS:  # the panel's own names for the fields, as before
+        for name in TrainingForm.FIELDS:  # the panel's own names for the run's fields, as before
             setattr(self, name, getattr(self.form_box, name))
+        self.form_box.kindChanged.connect(self._on_kind_changed)
 
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -380,21 +384,13 @@ class TrainingPanel(QWidget):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setVisible(False)
 
-        style = self.style()
-        self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start")
-        self.start_button.setShortcut(QKeySequence(START_SHORTCUT))
-        self.start_button.setToolTip(f"Train a new model with these settings ({START_SHORTCUT})")
-        self.start_button.clicked.connect(self.start)
-        self.pause_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause), "Pause")
-        self.pause_button.setShortcut(QKeySequence(PAUSE_SHORTCUT))
-        self.pause_button.setToolTip(f"Pause or resume training ({PAUSE_SHORTCUT})")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.cancel_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Cancel")
-        self.cancel_button.setShortcut(QKeySequence(CANCEL_SHORTCUT))
-        self.cancel_button.setToolTip(
-            f"Stop training; the current model stays as it is ({CANCEL_SHORTCUT})"
-        )
-        self.cancel_button.clicked.connect(self.cancel)
+        icons = self.style().standardIcon
+        self.start_button = self._button(icons(QStyle.StandardPixmap.SP_MediaPlay), "Start", START_SHORTCUT,
+                                         "Train a new model with these settings", self.start)
+        self.pause_button = self._button(icons(QStyle.StandardPixmap.SP_MediaPause), "Pause", PAUSE_SHORTCUT,
+                                         "Pause or resume training", self.toggle_pause)
+        self.cancel_button = self._button(icons(QStyle.StandardPixmap.SP_MediaStop), "Cancel", CANCEL_SHORTCUT,
+                                          "Stop training; the current model stays as it is", self.cancel)
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.cancel_button):
             buttons.addWidget(button)
@@ -402,16 +398,14 @@ class TrainingPanel(QWidget):
         self.progress_bar = QProgressBar(minimum=0, maximum=1000, value=0)
         self.progress_bar.setFormat("%p%")
         self.progress_bar.setToolTip("Share of all batches of the run done so far")
-        self.status_label = QLabel()
-        self.status_label.setWordWrap(True)
-        self.loss_label = QLabel()
-        self.loss_label.setWordWrap(True)
-        self.epoch_label = QLabel()
-        self.epoch_label.setWordWrap(True)
+        self.status_label, self.loss_label, self.epoch_label = QLabel(), QLabel(), QLabel()
         for label in (self.status_label, self.loss_label, self.epoch_label):
+            label.setWordWrap(True)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.curves = LossCurves()
+        self.kl_bars = KLBars()
+        self._on_kind_changed(self.form_box.kind())
 
         # Everything scrolls when the dock is short, instead of squashing the plots.
         content = QWidget()
@@ -425,3 +419,12 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.loss_label)
         layout.addWidget(self.epoch_label)
         layout.addWidget(self.curves, stretch=1)
+        layout.addWidget(self.kl_bars)
+
+    @staticmethod
+    def _button(icon, text: str, shortcut: str, tip: str, slot) -> QPushButton:
+        button = QPushButton(icon, text)
+        button.setShortcut(QKeySequence(shortcut))
+        button.setToolTip(f"{tip} ({shortcut})")
+        button.clicked.connect(slot)
+        return button

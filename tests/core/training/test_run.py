@@ -6,7 +6,7 @@ import torch
 from vae_explorer.core.checkpoint import load_checkpoint
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.data import ImageSet
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.training.control import TrainingControl
 from vae_explorer.core.training.events import (
     BatchStats,
@@ -42,7 +42,7 @@ def test_a_run_streams_its_events_and_saves_a_checkpoint_with_its_recipe(small_s
     finished = events[-1]
     assert isinstance(finished, Finished) and finished.saved_to == out and finished.note == ""
     loaded = load_checkpoint(out)
-    assert loaded.kind == "mlp_vae" and loaded.model_config == SMALL
+    assert loaded.kind == "vae" and loaded.model_config == SMALL
     assert loaded.provenance["command"] == "vae-explorer train (test)"
     assert loaded.provenance["weights"] == "after 2 full epoch(s)"
     assert loaded.metrics["epochs_completed"] == 2

@@ -7,7 +7,7 @@ from vae_explorer.core.config import ConfigError, TrainConfig
 from vae_explorer.core.data import ImageSet
 from vae_explorer.core.evaluation import evaluate_terms
 from vae_explorer.core.models import registry
-from vae_explorer.core.models.mlp_vae import MLPVAEConfig
+from vae_explorer.core.models.vae import VAEConfig as MLPVAEConfig
 from vae_explorer.core.training.control import TrainingControl
 from vae_explorer.core.training.trainer import (
     BatchStats,

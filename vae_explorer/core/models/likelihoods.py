@@ -145,6 +145,48 @@ class FixedGaussianPixels(PixelLikelihood):
         )
 
 
+class LearnedGaussianPixels(PixelLikelihood):
+    """Each pixel is N(sigmoid(logit), std^2) with a std the model learns.
+
+    std is a tensor that broadcasts against (N, D): one value per pixel (D,)
+    or one for the whole image (1,). The model keeps it bounded away from zero
+    (min_std + softplus), since a std that shrinks freely sends the likelihood
+    of well-fit pixels to infinity.
+    """
+
+    name = "learned_gaussian"
+
+    def __init__(self, logits: torch.Tensor, std: torch.Tensor):
+        self.logits = logits
+        self.std = std.to(logits.dtype)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return torch.sigmoid(self.logits)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        sq = (self.mean - x.to(self.logits.dtype)).pow(2)
+        return -0.5 * sq / self.std.pow(2) - (torch.log(self.std) + 0.5 * LOG_2PI)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        mean = self.mean
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return mean + self.std * noise
+
+    def quadratic_log_prob(self) -> QuadraticLogProb:
+        # As for the fixed std, with a bend of -1/(2 std^2) per pixel; the std is
+        # the same for every z, so the bend is one row.
+        mean = self.mean
+        pixels = mean.shape[-1]
+        half_inv_var = (0.5 / self.std.pow(2)).reshape(1, -1).expand(1, pixels)
+        constant = (torch.log(self.std) + 0.5 * LOG_2PI).reshape(1, -1).expand(1, pixels)
+        return QuadraticLogProb(
+            -half_inv_var * mean.pow(2) - constant,
+            -half_inv_var * (1 - mean).pow(2) - constant,
+            -half_inv_var,
+        )
+
+
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row, closed form: shape (N,)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)

@@ -2,17 +2,31 @@
 
 Importing torch takes seconds; the shipped model is a small MLP, so numpy can
 place the test digits on the map and decode under the cursor meanwhile
-(core/quickstart.py). This twin reads the parameters mlp_vae.py names
+(core/quickstart.py). This twin reads the parameters vae.py names for its MLP
 (encoder.0, encoder.2, ..., to_mu, decoder.*, to_logits) and lives beside it,
 so a change to one is seen next to the other; a test checks they agree.
+
+It mirrors the VAE with the MLP architecture only. The mean image is
+sigmoid(logits) under every likelihood the VAE has, a learned σ included, so
+the likelihood does not matter here; a convolutional VAE or another kind is
+declined (mirrors() is False) and the app waits for torch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-KIND = "mlp_vae"
+# The VAE's kind, and the name it had when the shipped file was saved (format 1 files name none).
+KINDS = ("vae", "mlp_vae")
+V1_KIND = "mlp_vae"
 _PREFIXES = ("encoder.", "to_mu.", "decoder.", "to_logits.")
+_LIKELIHOODS = ("bernoulli", "gaussian", "learned_gaussian")
+
+
+def mirrors(kind: str, config: dict) -> bool:
+    """Whether this twin computes what the torch model of this kind and stored config computes."""
+    return (kind in KINDS and isinstance(config, dict) and config.get("architecture", "mlp") == "mlp"
+            and config.get("likelihood", "bernoulli") in _LIKELIHOODS)
 
 
 def wanted(tensor_name: str) -> bool:
@@ -41,7 +55,7 @@ class NumpyMLPVAE:
         return (hidden @ self.weights["to_mu.weight"].T + self.weights["to_mu.bias"]).astype(np.float32)
 
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Mean images (M, H, W) in [0, 1], as MLPVAE.decode computes them."""
+        """Mean images (M, H, W) in [0, 1], as the VAE's decode computes them."""
         hidden = _relu_layers(np.asarray(z, np.float32).reshape(-1, self.latent_dim), self.weights,
                               "decoder", self.layers)
         logits = hidden @ self.weights["to_logits.weight"].T + self.weights["to_logits.bias"]

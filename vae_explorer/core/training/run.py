@@ -22,11 +22,11 @@ from vae_explorer.core.config import ConfigError, TrainConfig
 from vae_explorer.core.data import (
     DataUnavailableError,
     ImageSet,
-    find_raw_files,
     load_bundled_test_split,
-    load_mnist,
+    load_dataset,
     resolve_data_dir,
 )
+from vae_explorer.core.datasets import dataset_info, find_raw_files
 from vae_explorer.core.devices import DeviceUnavailableError
 from vae_explorer.core.evaluation import evaluate_terms, iwae_log_likelihood
 from vae_explorer.core.models import registry
@@ -130,13 +130,24 @@ def _memory_message(device: str) -> str:
 
 
 def _load_data(request: TrainingRequest):
+    # The test split always comes from the data set being trained on. MNIST falls back to the
+    # bundled copy of its test split. For the other sets the test split is required rather than
+    # carved out of the training images: torchvision downloads all four files together, so it is
+    # missing only when files were copied in by hand, and a held-out slice would give test
+    # figures that cannot be compared with anyone else's. A missing one fails with a message
+    # that names its files.
+    name = request.train_config.dataset
+    info = dataset_info(name)
     train_set, test_set = request.train_set, request.test_set
+    # The data folder is read when training from it, or for a test split with no bundled copy.
+    root = resolve_data_dir(request.data_dir) if train_set is None or not info.bundled_test else None
     if train_set is None:
-        root = resolve_data_dir(request.data_dir)
-        yield Status(f"Loading the MNIST training split from {root}")
-        train_set = load_mnist(root, "train", download=request.allow_download)
-        if test_set is None and find_raw_files(root, "test") is not None:
-            test_set = load_mnist(root, "test", download=False)
+        yield Status(f"Loading the {info.short_name} training split from {root}")
+        train_set = load_dataset(name, root, "train", download=request.allow_download)
+    if test_set is None and root is not None:
+        if not info.bundled_test or find_raw_files(root, "test", name) is not None:
+            yield Status(f"Loading the {info.short_name} test split from {root}")
+            test_set = load_dataset(name, root, "test", download=request.allow_download)
     if test_set is None:
         test_set = load_bundled_test_split()
     return train_set, test_set

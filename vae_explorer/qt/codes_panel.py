@@ -1,0 +1,238 @@
+"""The VQ-VAE's tools: codebook usage, the code grid of a clicked image (editable), random-code samples.
+
+A VQ-VAE describes an image by a small grid of indices into a learned
+codebook. This tab shows how evenly the codebook is used (perplexity: the
+number of equally used codes that would give the same entropy), lets the user
+change one code of a clicked image and watch the decode change around that
+cell only, and decodes grids of uniformly random codes, which look like no
+digit because nothing ties neighbouring codes together without a prior over them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from vae_explorer.core import latent
+from vae_explorer.qt.image_views import ImagePanel
+from vae_explorer.qt.theme import PLOT_BACKGROUND
+
+USAGE_IMAGES = 10_000  # images encoded for the usage chart
+SAMPLE_SIDE = 4
+
+
+class CodesPanel(QWidget):
+    """See the module docstring; set_session() and choose_image() drive it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = None
+        self.usage: np.ndarray | None = None
+        self.original_codes: np.ndarray | None = None
+        self.codes: np.ndarray | None = None
+        self.image_index: int | None = None
+        self.sample_seed = 0
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+
+        self.usage_plot = pg.PlotWidget(background=PLOT_BACKGROUND)
+        self.usage_plot.setMinimumHeight(110)
+        self.usage_plot.setMaximumHeight(150)
+        self.usage_plot.setMouseEnabled(x=False, y=False)
+        self.usage_plot.getPlotItem().setLabel("bottom", "code, most used first")
+        self.usage_plot.getPlotItem().setLabel("left", "share")
+        self.usage_label = QLabel()
+        codebook_box = QGroupBox("Codebook usage")
+        column = QVBoxLayout(codebook_box)
+        column.addWidget(self.usage_plot)
+        column.addWidget(self.usage_label)
+
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setToolTip("The clicked image's codes. Select a cell, then change its code below.")
+        self.table.currentCellChanged.connect(self._on_cell_selected)
+        self.code_spin = QSpinBox(minimum=0, maximum=0)
+        self.code_spin.setToolTip("The selected cell's code: each change decodes at once")
+        self.code_spin.valueChanged.connect(self._on_code_edited)
+        self.cell_label = QLabel("Click a point of the map, then a cell")
+        reset = QPushButton("Reset codes")
+        reset.clicked.connect(self.reset_codes)
+        self.original = ImagePanel("Decoded codes", "Click a data point", minimum=90)
+        self.edited = ImagePanel("After your edits", "", minimum=90)
+        grid_box = QGroupBox("Codes of the clicked image")
+        grid = QGridLayout(grid_box)
+        grid.addWidget(self.table, 0, 0, 1, 3)
+        grid.addWidget(self.cell_label, 1, 0)
+        grid.addWidget(self.code_spin, 1, 1)
+        grid.addWidget(reset, 1, 2)
+        images = QHBoxLayout()
+        images.addWidget(self.original)
+        images.addWidget(self.edited)
+        grid.addLayout(images, 2, 0, 1, 3)
+
+        self.samples = ImagePanel("Uniformly random codes", "", minimum=150)
+        self.samples.canvas.fit_height_to_width()
+        resample = QPushButton("New random codes")
+        resample.clicked.connect(self.resample)
+        samples_box = QGroupBox("Samples without a prior")
+        column = QVBoxLayout(samples_box)
+        column.addWidget(self.samples)
+        column.addWidget(resample)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.note)
+        layout.addWidget(codebook_box)
+        layout.addWidget(grid_box, 1)
+        layout.addWidget(samples_box)
+        self.boxes = (codebook_box, grid_box, samples_box)
+        self.set_session(None)
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def applies(self) -> bool:
+        return self.session is not None and self.session.model.has_codes
+
+    @property
+    def model(self):
+        return self.session.model
+
+    def set_session(self, session) -> None:
+        self.session = session
+        for box in self.boxes:
+            box.setVisible(self.applies)
+        if not self.applies:
+            self.note.setText("This model has no discrete codes. Open the shipped VQ-VAE "
+                              "(File ▸ Shipped models) to see a codebook at work.")
+            return
+        self.note.setText(f"{self.model.describe()}. Each image is a {self._grid_text()} grid of "
+                          f"indices into {self.model.codebook_size} learned vectors.")
+        self.code_spin.setMaximum(self.model.codebook_size - 1)
+        self._show_usage()
+        self.resample()
+        index = self.image_index if self.image_index is not None and self.image_index < len(session.data) else 0
+        self.choose_image(index)
+
+    def _grid_text(self) -> str:
+        h, w = self.model.code_grid_shape
+        return f"{h}x{w}"
+
+    def _show_usage(self) -> None:
+        import torch
+
+        images = self.session.data.images[:USAGE_IMAGES]
+        with torch.no_grad():
+            codes = self.model.codes(images)
+            counts = self.model.codebook_usage(codes).cpu().numpy().astype(np.float64)
+            perplexity = float(self.model.perplexity(codes))
+        self.usage = counts
+        share = np.sort(counts)[::-1] / max(counts.sum(), 1.0)
+        plot = self.usage_plot.getPlotItem()
+        plot.clear()
+        plot.addItem(pg.BarGraphItem(x=np.arange(len(share)), height=share, width=0.9,
+                                     brush=pg.mkBrush(90, 160, 230)))
+        used = int((counts > 0).sum())
+        self.usage_label.setText(
+            f"Perplexity {perplexity:.1f} of {len(counts)} · {used} of {len(counts)} codes used "
+            f"({len(images):,} {self.session.data.split} images)")
+
+    # ------------------------------------------------------------ the grid
+
+    def choose_image(self, index: int) -> None:
+        """Show the code grid of data point index (the map's clicked point)."""
+        if not self.applies or not 0 <= index < len(self.session.data):
+            return
+        import torch
+
+        self.image_index = index
+        with torch.no_grad():
+            codes = self.model.codes(self.session.data.images[index : index + 1])[0].cpu().numpy()
+        self.original_codes = codes.copy()
+        self.codes = codes.copy()
+        h, w = codes.shape
+        self.table.setRowCount(h)
+        self.table.setColumnCount(w)
+        self._fill_table()
+        self.original.set_image(self._decode(self.original_codes), f"data point #{index}")
+        self._show_edited()
+
+    def _fill_table(self) -> None:
+        count = max(self.model.codebook_size, 1)
+        for r, row in enumerate(self.codes):
+            for c, code in enumerate(row):
+                item = QTableWidgetItem(str(int(code)))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                colour = QColor.fromHsvF((int(code) / count * 0.83) % 1.0, 0.45, 0.55)
+                item.setBackground(colour)
+                if code != self.original_codes[r, c]:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setForeground(QColor(255, 230, 80))
+                self.table.setItem(r, c, item)
+
+    def _decode(self, codes: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.model.decode_codes(torch.as_tensor(codes[None], dtype=torch.int64))[0].cpu().numpy()
+
+    def _show_edited(self) -> None:
+        changed = int((self.codes != self.original_codes).sum())
+        self.edited.set_image(self._decode(self.codes), f"{changed} code(s) changed")
+
+    def set_code(self, row: int, column: int, code: int) -> None:
+        """Change one code of the grid and decode at once."""
+        if self.codes is None:
+            return
+        if not 0 <= code < self.model.codebook_size:
+            raise ValueError(f"codes run from 0 to {self.model.codebook_size - 1}")
+        self.codes[row, column] = code
+        self._fill_table()
+        self._show_edited()
+
+    def reset_codes(self) -> None:
+        if self.original_codes is not None:
+            self.codes = self.original_codes.copy()
+            self._fill_table()
+            self._show_edited()
+
+    def _on_cell_selected(self, row: int, column: int, *_previous) -> None:
+        if self.codes is None or row < 0 or column < 0:
+            return
+        self.cell_label.setText(f"Code at row {row + 1}, column {column + 1}")
+        self.code_spin.blockSignals(True)
+        self.code_spin.setValue(int(self.codes[row, column]))
+        self.code_spin.blockSignals(False)
+
+    def _on_code_edited(self, code: int) -> None:
+        row, column = self.table.currentRow(), self.table.currentColumn()
+        if self.codes is not None and row >= 0 and column >= 0:
+            self.set_code(row, column, code)
+            self.table.setCurrentCell(row, column)
+
+    # ------------------------------------------------------------- samples
+
+    def resample(self) -> None:
+        if not self.applies:
+            return
+        import torch
+
+        generator = torch.Generator().manual_seed(self.sample_seed)
+        self.sample_seed += 1
+        with torch.no_grad():
+            codes = self.model.random_codes(SAMPLE_SIDE * SAMPLE_SIDE, generator)
+            images = self.model.decode_codes(codes).cpu().numpy()
+        self.samples.set_image(
+            latent.tile_images(images, SAMPLE_SIDE, SAMPLE_SIDE, padding=1),
+            "Every code drawn uniformly and independently: the pieces are strokes, but nothing makes "
+            "them agree. A prior over code grids (a PixelCNN, say) is what makes samples look like data.")

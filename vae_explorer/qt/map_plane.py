@@ -1,0 +1,111 @@
+"""The plane the main window's latent map shows, and keeping the map on it.
+
+A 1-D or 2-D latent is drawn as it is. A larger one is drawn through a
+LatentPlane chosen with PlaneControls (shown above the map only then): the
+points are the codes projected onto it, a map point decodes as the full z it
+stands for, and the picked point's posterior is its projected covariance.
+When the plane changes, MapPlane moves everything on the map to the new plane
+and then emits `changed`, so panels with overlays of their own can follow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from vae_explorer.core import plane as planes
+from vae_explorer.core.plane import LatentPlane
+from vae_explorer.qt.plane_controls import PlaneControls
+
+KEY_POSTERIOR = "posterior"
+KEY_PIN = "pin"
+
+
+class MapPlane(QObject):
+    """The window's current plane, its controls, and the map items that must follow it."""
+
+    changed = Signal(object)  # LatentPlane: whatever is drawn through the plane should be drawn again
+
+    def __init__(self, window):  # a MainWindow (not imported: it imports this module)
+        super().__init__(window)
+        self.window = window
+        self.controls = PlaneControls()
+        self.controls.setVisible(False)
+        self.plane: LatentPlane = planes.identity(2)
+        self._codes = np.zeros((0, 2), np.float32)  # the full codes on the map
+        self._picked: tuple[np.ndarray, np.ndarray | None] | None = None  # full mu, sigma of the picked point
+        self._hovered: np.ndarray | None = None  # last map point under the cursor
+        self.controls.planeChanged.connect(self._on_plane_chosen)
+        window.latent_view.hovered.connect(self._remember_hover)
+
+    def configure(self, codes: np.ndarray, dim: int, follow: int | None = None) -> None:
+        """Fit a new session or quick look (codes (N, dim)), following data point `follow`.
+
+        The window redraws its own map afterwards; `changed` tells other overlays.
+        """
+        self._codes = np.asarray(codes, np.float32).reshape(len(codes), dim)
+        old = self.plane
+        if dim <= 2:
+            self.plane = planes.identity(dim)
+        else:
+            self.controls.set_space(dim, self._codes)
+            if follow is not None and follow < len(self._codes):
+                self.controls.follow(self._codes[follow], follow, emit=False)
+            self.plane = self.controls.plane
+        self.controls.setVisible(dim > 2)
+        self._label_axes()
+        if self.plane != old:  # e.g. a principal plane refitted to a training epoch's codes
+            self.changed.emit(self.plane)
+
+    def map_points(self) -> np.ndarray:
+        """Where the codes lie on the map: their projection onto the plane, (N, 2)."""
+        return self.plane.project(self._codes)
+
+    def _label_axes(self) -> None:
+        """Axis names, and above a larger latent's map which plane it is (exported maps keep it)."""
+        view = self.window.latent_view
+        view.set_axis_labels(*self.plane.axis_labels)
+        view.set_title(self.plane.description if self.plane.dim > 2 else "")
+
+    def follow(self, mu: np.ndarray, index: int) -> None:
+        """A data point was clicked; the controls may hold the other coordinates at its mean."""
+        if self.plane.dim > 2:
+            self.controls.follow(mu, index)
+
+    def show_posterior(self, mu: np.ndarray, sigma: np.ndarray | None) -> None:
+        """Draw q(z|x) of the picked point through the plane, and again whenever the plane moves."""
+        self._picked = (np.asarray(mu, np.float32).reshape(-1), sigma)
+        self._draw_posterior()
+
+    def clear_posterior(self) -> None:
+        self._picked = None
+        self.window.latent_view.clear_overlay(KEY_POSTERIOR)
+
+    def _draw_posterior(self) -> None:
+        mu, sigma = self._picked
+        # A deterministic code has a point and no spread (nor, drawn, has a broken one).
+        cov = np.zeros((2, 2)) if sigma is None else self.plane.project_covariance(sigma=sigma)
+        cov = cov if np.isfinite(cov).all() else np.zeros((2, 2))
+        self.window.latent_view.show_posterior(KEY_POSTERIOR, self.plane.project(mu), cov)
+
+    def _remember_hover(self, point: np.ndarray) -> None:
+        self._hovered = np.asarray(point, np.float32).copy()
+
+    def _on_plane_chosen(self, plane: LatentPlane) -> None:
+        window, view = self.window, self.window.latent_view
+        old, self.plane = self.plane, plane
+        # Sliders move the origin only along directions off the map: then the points stay put.
+        shift = plane.project(old.origin) - old.project(old.origin)
+        if not (np.array_equal(old.axes, plane.axes) and np.allclose(shift, 0.0)):
+            view.update_codes(self.map_points())
+        self._label_axes()
+        view.refresh_manifold()
+        window.manifold_panel.refresh()
+        window.interpolation_panel.refresh()
+        if window.pinned_z is not None:  # the pin keeps its full z; its mark moves to the projection
+            view.show_marker(KEY_PIN, plane.project(window.pinned_z))
+        if self._picked is not None:
+            self._draw_posterior()
+        if self._hovered is not None and window.hover_panel.array is not None:
+            window._on_hover(self._hovered)
+        self.changed.emit(plane)
