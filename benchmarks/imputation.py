@@ -24,6 +24,7 @@ import torch
 
 from vae_explorer.core.checkpoint import default_checkpoint_path, load_checkpoint
 from vae_explorer.core.data import load_bundled_test_split, load_mnist, resolve_data_dir
+from vae_explorer.core.models.base import WithClass
 from vae_explorer.core.imputation import (
     MIDDLE_ROWS,
     LatentGrid,
@@ -72,11 +73,12 @@ def main() -> None:
     if not (data_dir / "MNIST").exists() and Path("../shared/mnist/MNIST").exists():
         data_dir = Path("../shared/mnist")
     train = load_mnist(data_dir, "train", download=False).images
-    test = load_bundled_test_split().images
+    test_set = load_bundled_test_split()
+    test = test_set.images
     checkpoint = load_checkpoint(args.checkpoint)
     model = checkpoint.model.eval()
     print(f"checkpoint: {args.checkpoint}")
-    print(f"  test_loss (negative ELBO, nats): {checkpoint.metrics.get('test_loss', 'n/a')}")
+    print(f"  {checkpoint.kind}: {model.describe()}; recorded test loss {checkpoint.metrics.get('test_loss', 'n/a')} nats")
     print(f"  config: {checkpoint.model_config}")
     shape = model.image_shape
     first, last = preset_rows(MIDDLE_ROWS, shape[0])
@@ -96,16 +98,30 @@ def main() -> None:
     record("masked input (erased = 0)", lambda: np.where(erased, 0.0, originals))
     mean_image = train.mean(dim=0).numpy()
     record("training-set mean image", lambda: np.where(erased, mean_image, originals))
+    # A conditional model imputes each digit told its class: one pass per class, with it bound.
+    labels = test_set.labels.numpy()
+    groups = ([(WithClass(model, c), labels == c) for c in range(model.num_classes)]
+              if model.is_conditional else [(model, np.ones(len(labels), bool))])
+
+    def per_group(method) -> np.ndarray:
+        out = originals.copy()
+        for bound, rows in groups:
+            if rows.any():
+                out[rows] = method(bound, test[torch.as_tensor(rows)])
+        return out
+
     with torch.no_grad():
         record("nearest training image (observed)", lambda: nearest_neighbour_fill(train, test, ~erased))
         record(
-            f"iterative, {args.iterations} rounds",
-            lambda: iterative_impute_batch(model, test, erased, steps=args.iterations),
+            f"iterative, {args.iterations} rounds" + (" (told the class)" if model.is_conditional else ""),
+            lambda: per_group(lambda m, x: iterative_impute_batch(m, x, erased, steps=args.iterations)),
         )
-        if grid_unavailable(model) is None:
+        if grid_unavailable(groups[0][0]) is None:
             def grid_mean() -> np.ndarray:
-                grid = LatentGrid(model, args.grid_extent, args.grid_resolution).build()
-                return grid_posterior_mean_batch(grid, test, erased)
+                def one(m, x):
+                    return grid_posterior_mean_batch(LatentGrid(m, args.grid_extent, args.grid_resolution).build(),
+                                                     x, erased)
+                return per_group(one)
 
             record(
                 f"grid posterior mean ({args.grid_resolution}^2 over ±{args.grid_extent:g})", grid_mean

@@ -66,6 +66,15 @@ class ExplorerSession:
         return self.model.latent_dim
 
     @property
+    def decoding_model(self) -> ExplorableModel:
+        """The model as the views use it: a conditional one with the chosen class bound to it."""
+        if not self.model.is_conditional:
+            return self.model
+        from vae_explorer.core.models.base import WithClass
+
+        return WithClass(self.model, self.condition)
+
+    @property
     def labels(self) -> np.ndarray:
         return self.data.labels.numpy()
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from vae_explorer.core import latent
 from vae_explorer.qt.image_views import ImagePanel
+from vae_explorer.qt.scrolling import fill_with_scrolling
 from vae_explorer.qt.theme import PLOT_BACKGROUND
 
 USAGE_IMAGES = 10_000  # images encoded for the usage chart
@@ -46,7 +47,8 @@ class CodesPanel(QWidget):
         self.usage_plot.setMaximumHeight(150)
         self.usage_plot.setMouseEnabled(x=False, y=False)
         self.usage_plot.getPlotItem().setLabel("bottom", "code, most used first")
-        self.usage_plot.getPlotItem().setLabel("left", "share")
+        self.usage_plot.getPlotItem().setLabel("left", "share, %")
+        self.usage_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.usage_label = QLabel()
         codebook_box = QGroupBox("Codebook usage")
         column = QVBoxLayout(codebook_box)
@@ -59,6 +61,8 @@ class CodesPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setToolTip("The clicked image's codes. Select a cell, then change its code below.")
+        self.table.verticalHeader().setMinimumSectionSize(18)
+        self.table.setMinimumHeight(7 * 22 + 26)  # a 7x7 grid readable without scrolling
         self.table.currentCellChanged.connect(self._on_cell_selected)
         self.code_spin = QSpinBox(minimum=0, maximum=0)
         self.code_spin.setToolTip("The selected cell's code: each change decodes at once")
@@ -88,11 +92,13 @@ class CodesPanel(QWidget):
         column.addWidget(self.samples)
         column.addWidget(resample)
 
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.note)
         layout.addWidget(codebook_box)
         layout.addWidget(grid_box, 1)
         layout.addWidget(samples_box)
+        fill_with_scrolling(self, content)
         self.boxes = (codebook_box, grid_box, samples_box)
         self.set_session(None)
 
@@ -135,7 +141,7 @@ class CodesPanel(QWidget):
             counts = self.model.codebook_usage(codes).cpu().numpy().astype(np.float64)
             perplexity = float(self.model.perplexity(codes))
         self.usage = counts
-        share = np.sort(counts)[::-1] / max(counts.sum(), 1.0)
+        share = 100.0 * np.sort(counts)[::-1] / max(counts.sum(), 1.0)
         plot = self.usage_plot.getPlotItem()
         plot.clear()
         plot.addItem(pg.BarGraphItem(x=np.arange(len(share)), height=share, width=0.9,

@@ -293,7 +293,7 @@ class ImputationPanel(QWidget):
         """Generator of GUI updates; each next() does one small piece of work."""
         session = self.session
         assert session is not None
-        model, image, mask = session.model, self.original.copy(), self.mask
+        model, image, mask = session.decoding_model, self.original.copy(), self.mask
         if method == METHOD_ITERATIVE:
             total = self.steps_spin.value()
             for step in imp.iterative_imputation(model, image, mask, steps=total):
@@ -396,8 +396,8 @@ class ImputationPanel(QWidget):
         """Grey out the methods this session's model cannot run, the reason as tooltip."""
         reasons = {METHOD_ITERATIVE: None, METHOD_GRID: None, METHOD_MAP: None}
         if session is not None:
-            reasons[METHOD_GRID] = imp.grid_unavailable(session.model)
-            reasons[METHOD_MAP] = imp.map_unavailable(session.model)
+            reasons[METHOD_GRID] = imp.grid_unavailable(session.decoding_model)
+            reasons[METHOD_MAP] = imp.map_unavailable(session.decoding_model)
         for method, reason in reasons.items():
             item = self.method_combo.model().item(self.method_combo.findData(method))
             item.setEnabled(reason is None)

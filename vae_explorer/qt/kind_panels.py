@@ -8,7 +8,7 @@ has_codes) and hides otherwise, so the dock only offers tools that apply.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence
 
 from vae_explorer.qt.codes_panel import CodesPanel
 from vae_explorer.qt.conditional_panel import ConditionalPanel
@@ -26,8 +26,9 @@ def attach(window) -> tuple[ConditionalPanel, CodesPanel, DecoderComparePanel]:
     def on_session(session) -> None:
         for panel in (classes, codes, compare):
             panel.set_session(session)
-        tabs.setTabVisible(class_tab, classes.applies)
-        tabs.setTabVisible(codes_tab, codes.applies)
+        for index, panel in ((class_tab, classes), (codes_tab, codes)):
+            tabs.setTabVisible(index, panel.applies)
+            window.tool_actions[panel].setVisible(panel.applies)
 
     def on_pinned(z: np.ndarray) -> None:
         classes.show_style_sheet(z)
@@ -37,8 +38,13 @@ def attach(window) -> tuple[ConditionalPanel, CodesPanel, DecoderComparePanel]:
     window.dataPointPicked.connect(codes.choose_image)
     window.zPinned.connect(on_pinned)
     classes.conditionChanged.connect(window.set_condition)
-    QShortcut(QKeySequence("Ctrl+]"), window, activated=lambda: classes.step_class(1))
-    QShortcut(QKeySequence("Ctrl+["), window, activated=lambda: classes.step_class(-1))
+    window.view_menu.addSeparator()
+    for keys, step, text in (("Ctrl+]", 1, "Next class"), ("Ctrl+[", -1, "Previous class")):
+        action = QAction(text, window)
+        action.setShortcut(QKeySequence(keys))
+        action.setStatusTip(f"{text} for a conditional model's decodes")
+        action.triggered.connect(lambda _=False, s=step: classes.step_class(s))
+        window.view_menu.addAction(action)
     if window.session is not None:
         on_session(window.session)
     window.conditional_panel, window.codes_panel, window.compare_panel = classes, codes, compare

@@ -44,8 +44,11 @@ RECENT_KEY = "recentCheckpoints"
 RECENT_LIMIT = 8
 
 
-def _format_z(z: np.ndarray) -> str:
-    return "z = (" + ", ".join(f"{v:+.3f}" for v in np.asarray(z).reshape(-1)) + ")"
+def _format_z(z: np.ndarray, limit: int = 20) -> str:
+    """z = (+0.123, ...); a long code shows its first `limit` values and its size."""
+    values = np.asarray(z).reshape(-1)
+    more = f", … {values.size} values" if values.size > limit else ""
+    return "z = (" + ", ".join(f"{v:+.3f}" for v in values[:limit]) + more + ")"
 
 
 class MainWindow(QMainWindow):
@@ -112,8 +115,16 @@ class MainWindow(QMainWindow):
         self._install_session(session)
 
     def add_tool_panel(self, widget: QWidget, title: str) -> int:
-        """Add a tab to the tool dock on the right; returns its index."""
+        """Add a tab to the tool dock on the right, and to the Tools menu (the tabs outgrow the dock)."""
+        if not hasattr(self, "tools_menu"):
+            self.tools_menu, self.tool_actions = self.menuBar().addMenu("&Tools"), {}
+        action = self.tools_menu.addAction(title, lambda: self.show_tool(widget))
+        self.tool_actions[widget] = action
         return self.tool_tabs.addTab(widget, title)
+
+    def show_tool(self, widget: QWidget) -> None:
+        self.tool_dock.show()
+        self.tool_tabs.setCurrentWidget(widget)
 
     def set_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Make checkpoint the explored model: re-encode the shown split (its own dataset's test
@@ -285,7 +296,9 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         self._action(menu, "&Quit", QKeySequence.StandardKey.Quit, "Close vae-explorer", self.close)
 
-        view = self.menuBar().addMenu("&View")
+        view = self.view_menu = self.menuBar().addMenu("&View")
+        self.menuBar().removeAction(self.tools_menu.menuAction())  # made with the first tab; goes last
+        self.menuBar().addAction(self.tools_menu.menuAction())
         self.manifold_action = self._action(view, "&Manifold overlay", "M", "Tile decoded images over the map",
                                             self.manifold_check.toggle)
         self._action(view, "&Reset zoom", "R", "Fit the map to the data", self.latent_view.auto_range)
@@ -345,7 +358,8 @@ class MainWindow(QMainWindow):
         self._shown = session
         picked = self.picked_index  # the clicked data point stays picked if the split still has it
         picked = picked if picked is not None and picked < len(session.data) else None
-        self.map_plane.configure(session.latent_mu, session.latent_dim, follow=picked)
+        self.map_plane.configure(session.latent_mu, session.latent_dim, follow=picked,
+                                 prefer_principal=session.latent_logvar is None)
         if (autorange or previous is None or previous.data is not session.data
                 or len(self.latent_view.codes) != len(session.latent_mu)):
             self.latent_view.set_points(self.map_plane.map_points(), session.labels, autorange=autorange,
@@ -427,8 +441,11 @@ class MainWindow(QMainWindow):
         self.map_plane.follow(session.latent_mu[index], index)  # the point as the map draws it
         self.map_plane.show_posterior(mu, sigma)
         self.traversal_panel.set_point(mu, f"data point #{index}'s mean")
-        spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma)})"
-        self.picked_caption.setText(f"q(z|x): μ = ({', '.join(f'{v:+.2f}' for v in mu)}){spread}")
+        shown = 8  # a long code would push the inspector off the screen
+        more = f", … {len(mu)} values" if len(mu) > shown else ""
+        spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma[:shown])}{more})"
+        name = "q(z|x): μ" if sigma is not None else "code"
+        self.picked_caption.setText(f"{name} = ({', '.join(f'{v:+.2f}' for v in mu[:shown])}{more}){spread}")
         self.statusBar().showMessage(f"Data point #{index} (digit {label}): μ = {_format_z(mu)[4:]}", 5000)
 
     def _clear_data_point(self) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from vae_explorer.core import plane as planes
 from vae_explorer.core.plane import LatentPlane
-from vae_explorer.qt.plane_controls import PlaneControls
+from vae_explorer.qt.plane_controls import MODE_PRINCIPAL, PlaneControls
 
 KEY_POSTERIOR = "posterior"
 KEY_PIN = "pin"
@@ -38,17 +38,26 @@ class MapPlane(QObject):
         self.controls.planeChanged.connect(self._on_plane_chosen)
         window.latent_view.hovered.connect(self._remember_hover)
 
-    def configure(self, codes: np.ndarray, dim: int, follow: int | None = None) -> None:
+    def configure(self, codes: np.ndarray, dim: int, follow: int | None = None,
+                  prefer_principal: bool = False) -> None:
         """Fit a new session or quick look (codes (N, dim)), following data point `follow`.
 
-        The window redraws its own map afterwards; `changed` tells other overlays.
+        prefer_principal opens a new latent space on its principal plane: a code
+        without a prior (an autoencoder's, a VQ-VAE's grid) has no meaningful
+        origin for the other coordinates. The window redraws its own map
+        afterwards; `changed` tells other overlays.
         """
         self._codes = np.asarray(codes, np.float32).reshape(len(codes), dim)
         old = self.plane
         if dim <= 2:
             self.plane = planes.identity(dim)
         else:
+            new_space = dim != self.controls.dim
             self.controls.set_space(dim, self._codes)
+            if new_space and prefer_principal:
+                self.controls.blockSignals(True)  # the window redraws once, below
+                self.controls.set_mode(MODE_PRINCIPAL)
+                self.controls.blockSignals(False)
             if follow is not None and follow < len(self._codes):
                 self.controls.follow(self._codes[follow], follow, emit=False)
             self.plane = self.controls.plane

@@ -160,3 +160,54 @@ class ExplorableModel(nn.Module):
         """Images from outside, (H, W), (N, H, W) or (N, H*W), array or tensor, as float32 rows."""
         t = images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images, dtype=np.float32))
         return t.to(torch.float32).reshape(-1, self.pixel_count)
+
+
+class WithClass(ExplorableModel):
+    """A conditional model with its class fixed: what code written for unconditional models needs.
+
+    Imputation, the grid posterior and the like call encode/decode/likelihood
+    without labels; this view adds the chosen class to every call, so they run
+    unchanged on a conditional VAE ("impute this digit, as a 7").
+    """
+
+    def __init__(self, model: ExplorableModel, label: int):
+        super().__init__(model.config)
+        self.inner = model
+        self.label = int(label)
+        self.kind = model.kind
+        self.term_labels = model.term_labels
+
+    def _labels(self, count: int, like: torch.Tensor) -> torch.Tensor:
+        return torch.full((count,), self.label, dtype=torch.int64, device=like.device)
+
+    @property
+    def num_classes(self) -> int:
+        return 0  # the class is already given
+
+    @property
+    def likelihood_name(self) -> str:
+        return self.inner.likelihood_name
+
+    @property
+    def has_posterior(self) -> bool:
+        return self.inner.has_posterior
+
+    @property
+    def has_likelihood(self) -> bool:
+        return self.inner.has_likelihood
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()}, class {self.label}"
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> LatentCode:
+        return self.inner.encode(x, self._labels(x.shape[0], x))
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.inner.decode(z, self._labels(z.shape[0], z))
+
+    def likelihood(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> PixelLikelihood:
+        return self.inner.likelihood(z, self._labels(z.shape[0], z))
+
+    def loss(self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None,
+             labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        return self.inner.loss(x, beta=beta, generator=generator, labels=self._labels(x.shape[0], x))
