@@ -35,7 +35,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"model        {model.describe()}, trained on {checkpoint.dataset}")
     print(f"test images  {len(test_set)} ({'from ' + args.data_dir if args.data_dir else 'bundled MNIST test split'})")
     terms = evaluate_terms(model, test_set, beta=1.0, seed=args.seed)
-    others = model.terms_text(terms, joiner=" + ")
+    others = model.terms_text(terms)  # listed, not summed: the loss may weight them
     label = model.term_labels.get("loss", "loss")
     print(f"test {label:<13} {terms['loss']:8.2f} nats/image" + (f" ({others})" if others else ""))
     if beta != 1.0 and "kl" in terms:

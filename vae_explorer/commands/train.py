@@ -28,7 +28,7 @@ def _ctrl_c_cancels(control):
 
 
 def _terms_text(kind_class, terms: dict[str, float]) -> str:
-    others = kind_class.terms_text(terms, joiner=" + ")
+    others = kind_class.terms_text(terms)  # listed, not summed: the loss may weight them
     return f"{terms['loss']:7.2f} nats/image" + (f" ({others})" if others else "")
 
 
