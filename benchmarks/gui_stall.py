@@ -17,9 +17,20 @@ its compiler stack on the first optimizer step of the process.
 
 Targets (issue 3): p99 gap under 30 ms, max under 100 ms.
 
+--kind and --set NAME=VALUE choose the model the form trains (default: the
+form's preselected kind, the MLP VAE). --compare-kinds instead alternates the
+MLP VAE (the reference) with that model (by default the conv VAE) at one
+thread, and prints each one's gaps and the ratio of the two: no kind may stall
+the GUI more than the MLP VAE does. It trains on 30k images; the MLP VAE does
+--reference-epochs (5) a run, so both runs last about as long (~20 s) and see
+the same exposure to background load. --train-images N trains on the first N
+images of the training split (read once, before the runs) instead of all of it.
+
 Usage:
     python benchmarks/gui_stall.py [--data-dir DIR] [--epochs 1] [--threads 1,0]
                                    [--repeats 2] [--scatter both|on|off] [--scatter-points 10000]
+                                   [--kind vae] [--set architecture=conv] [--train-images N]
+    python benchmarks/gui_stall.py --compare-kinds [--kind KIND] [--set NAME=VALUE] [--repeats 2]
 
 Do not set OMP_NUM_THREADS: the script sets torch's thread count itself.
 (With PySide6 6.12.0 long runs with the scatter can abort with "deallocating
@@ -39,14 +50,21 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import torch  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox,  # noqa: E402
+                               QLineEdit, QSpinBox)
 
-from vae_explorer.core.data import load_bundled_test_split, resolve_data_dir  # noqa: E402
+from vae_explorer.core.data import load_bundled_test_split, load_dataset, resolve_data_dir  # noqa: E402
 from vae_explorer.qt.training_panel import TrainingPanel  # noqa: E402
 
 TICK_MS = 5
 TARGET_P99_MS = 30.0
 TARGET_MAX_MS = 100.0
+REFERENCE = ("vae", (("architecture", "mlp"),))  # the MLP VAE: what --compare-kinds measures against
+# At one thread on the 2-core box a conv VAE epoch of 30k images (with the per-epoch test pass and
+# map re-encode) takes ~20 s, an MLP VAE epoch ~4 s: the MLP VAE trains 5 epochs per run, so the
+# two runs last about as long and their longest gaps come from the same exposure.
+COMPARE_TRAIN_IMAGES = 30_000
+COMPARE_REFERENCE_EPOCHS = 5
 
 
 class TickRecorder:
@@ -150,17 +168,64 @@ def measure_idle(app: QApplication, recorder: TickRecorder, seconds: float) -> n
     return recorder.stop()
 
 
+def parse_settings(pairs: list[str]) -> tuple[tuple[str, str], ...]:
+    settings = []
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            raise SystemExit(f"--set takes NAME=VALUE, for example architecture=conv; got {pair!r}")
+        settings.append((name.strip(), value.strip()))
+    return tuple(settings)
+
+
+def variant_name(kind: str, settings: tuple[tuple[str, str], ...]) -> str:
+    return kind + "".join(f" {name}={value}" for name, value in settings)
+
+
+def fill_form(panel: TrainingPanel, kind: str, settings: tuple[tuple[str, str], ...]) -> None:
+    """Pick the kind and set its fields through the form's own editors, as a user would."""
+    form = panel.form_box
+    if not form.set_kind(kind):
+        offered = [form.kind_combo.itemData(i) for i in range(form.kind_combo.count())]
+        raise SystemExit(f"the form offers no kind {kind!r}; it offers {', '.join(offered)}")
+    for name, value in settings:
+        widget = form.field_widget(name)
+        if widget is None:
+            raise SystemExit(f"kind {kind!r} has no field {name!r}; its fields: {', '.join(form.fields.names())}")
+        if isinstance(widget, QComboBox):
+            values = [str(widget.itemData(i)) for i in range(widget.count())]
+            if value not in values:
+                raise SystemExit(f"{name} is one of {', '.join(values)}; got {value!r}")
+            widget.setCurrentIndex(values.index(value))
+        elif isinstance(widget, QCheckBox):
+            widget.setChecked(value.lower() in ("1", "true", "yes", "on"))
+        elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+            number = (int if isinstance(widget, QSpinBox) else float)(value)
+            widget.setValue(number)
+            if widget.value() != number:  # a spin box clamps silently
+                raise SystemExit(f"{name} goes from {widget.minimum()} to {widget.maximum()}; got {value}")
+        elif isinstance(widget, QLineEdit):
+            widget.setText(value)
+        else:
+            raise SystemExit(f"this script cannot set {name} (a {type(widget).__name__})")
+
+
 def measure_training(
     app: QApplication, args: argparse.Namespace, threads: int, nice: bool,
     scatter: BusyScatter | None, display_set, train_set=None, form_seconds: float = 0.5,
+    variant: tuple[str, tuple] | None = None, epochs: int | None = None,
 ) -> tuple[np.ndarray, float, str, str]:
     panel = TrainingPanel(data_dir=args.data_dir, allow_download=False)
     panel.lower_thread_priority = nice
-    panel.set_training_data(train_set)
+    panel.set_training_data(train_set if train_set is not None else args.train_set)
     panel.resize(420, 980)
     panel.set_display_data(display_set)
-    panel.hidden_edit.setText(args.hidden)
-    panel.epochs_spin.setValue(args.epochs)
+    kind, settings = variant or (args.kind, args.settings)
+    panel.form_box.set_kind(kind)  # first, so --hidden lands in this kind's fields
+    if panel.hidden_edit is not None:
+        panel.hidden_edit.setText(args.hidden)
+    fill_form(panel, kind, settings)  # after --hidden, so --set hidden_sizes=... wins
+    panel.epochs_spin.setValue(epochs or args.epochs)
     panel.batch_spin.setValue(args.batch_size)
     # The panel's 0 means its own one-thread default, so torch's default is asked for by count.
     panel.threads_spin.setValue(threads or args.torch_default_threads)
@@ -202,6 +267,70 @@ def measure_training(
     return gaps, seconds, outcome[0] if outcome else "?", recorder.worst(gaps)
 
 
+def compare_kinds(app: QApplication, args: argparse.Namespace, display_set) -> None:
+    """The MLP VAE against another model, alternated at one thread count, no scatter."""
+    settings = args.settings
+    if args.kind == "vae" and "architecture" not in dict(settings):
+        settings = (*settings, ("architecture", "conv"))
+    variants = [REFERENCE, (args.kind, settings)]
+    names = [variant_name(*variant) for variant in variants]
+    if names[0] == names[1]:
+        raise SystemExit("--compare-kinds needs a model other than the MLP VAE (--kind, --set)")
+    threads = int(args.threads.split(",")[0])
+    epochs = [args.reference_epochs, args.epochs]
+    print(f"compare: {names[0]} (reference, {epochs[0]} epoch(s) a run) against {names[1]} "
+          f"({epochs[1]} epoch(s) a run), {threads} thread(s), training thread niced, alternated, "
+          f"{args.repeats} run(s) each")
+    # Each kind's first run pays its one-off costs (torch's imports, oneDNN kernels for its
+    # shapes); it is reported on its own, so the pooled runs compare warm training.
+    first_rows = []
+    for index, variant in enumerate(variants):
+        gaps, seconds, outcome, worst = measure_training(
+            app, args, threads, True, None, display_set, display_set.subset(2000),
+            args.form_seconds, variant, epochs=1)
+        first_rows.append((f"first run, {names[index]} (2k imgs)", summarise(gaps), seconds, f"longest: {worst}"))
+    pooled: list[list[np.ndarray]] = [[], []]
+    per_run: list[list[str]] = [[], []]
+    seconds_taken: list[list[float]] = [[], []]
+    worst_lines = []
+    for repeat in range(args.repeats):
+        for index, variant in enumerate(variants):
+            gaps, seconds, outcome, worst = measure_training(
+                app, args, threads, True, None, display_set, variant=variant, epochs=epochs[index])
+            if outcome != "finished":
+                raise SystemExit(f"training {names[index]} did not finish: {outcome}")
+            pooled[index].append(gaps)
+            per_run[index].append(f"{np.percentile(gaps, 99):.0f}/{gaps.max():.0f}")
+            seconds_taken[index].append(seconds)
+            worst_lines.append(f"run {repeat + 1}, {names[index]}: {worst}")
+            print(f"  run {repeat + 1}, {names[index]}: p99 {np.percentile(gaps, 99):.1f} ms, "
+                  f"max {gaps.max():.1f} ms, {seconds:.1f} s", flush=True)
+
+    stats = [summarise(np.concatenate(runs)) for runs in pooled]
+    print()
+    print(f"pooled over {args.repeats} run(s) per model; 'run s' is the mean wall time of one run")
+    print(f"{'model':<44} {'ticks':>7} {'p50':>7} {'p99':>7} {'max':>8} {'>30ms %':>8} {'run s':>7}")
+    rows = first_rows + [(names[i], stats[i], float(np.mean(seconds_taken[i])),
+                          "p99/max per run: " + ", ".join(per_run[i])) for i in range(2)]
+    for label, row, seconds, note in rows:
+        print(f"{label:<44} {row['ticks']:>7.0f} {row['p50']:>7.1f} {row['p99']:>7.1f} {row['max']:>8.1f} "
+              f"{row['over_30']:>8.2f} {seconds:>7.1f}  {note}")
+    ratio_p99 = stats[1]["p99"] / stats[0]["p99"]
+    ratio_max = stats[1]["max"] / stats[0]["max"]
+    print(f"\nratio {names[1]} / {names[0]}: p99 {ratio_p99:.2f}, max {ratio_max:.2f}")
+    print("\nlongest gaps (with the last event before each):")
+    for line in worst_lines:
+        print(f"  {line}")
+    print()
+    for name, row in zip(names, stats):
+        ok = row["p99"] < TARGET_P99_MS and row["max"] < TARGET_MAX_MS
+        print(f"{'PASS' if ok else 'MISS'}  {name}: p99 {row['p99']:.1f} ms (target < {TARGET_P99_MS:.0f}), "
+              f"max {row['max']:.1f} ms (target < {TARGET_MAX_MS:.0f})")
+    worse = ratio_p99 > 1 or ratio_max > 1
+    print(f"{'MORE' if worse else 'OK  '}  {names[1]} stalls {'more than' if worse else 'no more than'} "
+          f"the MLP VAE (p99 x{ratio_p99:.2f}, max x{ratio_max:.2f}); compare with the runs' own spread above")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="torchvision-layout MNIST folder")
@@ -218,7 +347,20 @@ def main() -> int:
     parser.add_argument("--form-seconds", type=float, default=0.5,
                         help="before the first run: seconds the form is shown before Start")
     parser.add_argument("--first-run-only", action="store_true", help="measure idle and the first run, then stop")
+    parser.add_argument("--kind", default="vae", help="the model kind the form trains (its registered name)")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="set one of the kind's form fields before Start (repeatable)")
+    parser.add_argument("--train-images", type=int, default=None,
+                        help=f"train on the first N training images (default: all; {COMPARE_TRAIN_IMAGES:,} "
+                             "with --compare-kinds)")
+    parser.add_argument("--compare-kinds", action="store_true",
+                        help="alternate the MLP VAE with --kind/--set (default: the conv VAE) and compare")
+    parser.add_argument("--reference-epochs", type=int, default=COMPARE_REFERENCE_EPOCHS,
+                        help="with --compare-kinds: the MLP VAE's epochs per run (the other model: --epochs)")
     args = parser.parse_args()
+    args.settings = parse_settings(args.settings)
+    if args.compare_kinds and args.train_images is None:
+        args.train_images = COMPARE_TRAIN_IMAGES
 
     if "OMP_NUM_THREADS" in os.environ:
         print(f"note: OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} is set; torch's default "
@@ -228,11 +370,21 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     display_set = load_bundled_test_split()
     default_threads = args.torch_default_threads = torch.get_num_threads()
+    # Without --train-images the worker loads the split itself, inside each measured run.
+    args.train_set = None
+    split = "full MNIST training split"
+    if args.train_images is not None:
+        args.train_set = load_dataset("mnist", root, "train", download=False).subset(args.train_images)
+        split = f"first {len(args.train_set):,} images of the MNIST training split"
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} default threads "
           f"{default_threads}, Qt platform {app.platformName()}")
-    print(f"run: full MNIST training split from {root}, {args.epochs} epoch(s), hidden "
+    print(f"run: {split} from {root}, {args.epochs} epoch(s), hidden "
           f"{args.hidden}, batch {args.batch_size}, re-encoding {len(display_set):,} test images "
           f"per epoch; timer every {TICK_MS} ms; gaps in ms (ideal {TICK_MS})")
+    if args.compare_kinds:
+        compare_kinds(app, args, display_set)
+        return 0
+    print(f"model: {variant_name(args.kind, args.settings)}")
 
     thread_counts = [int(t) for t in args.threads.split(",")]
     recorder = TickRecorder()

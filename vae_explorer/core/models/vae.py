@@ -80,6 +80,17 @@ def image_shape_field():
 
 def check_body(config, likelihoods: tuple) -> None:
     """The checks every config of the family needs: types, then the ranges of the shared fields."""
+    check_network(config)
+    names = tuple(value for value, _ in likelihoods)
+    if config.likelihood not in names:
+        raise ConfigError(f"likelihood must be one of {names}, got {config.likelihood!r}")
+    if not 0 < config.gaussian_std < float("inf"):
+        raise ConfigError("gaussian_std must be a positive number")
+    check_image_shape(config)
+
+
+def check_network(config) -> None:
+    """Types, and the ranges of the encoder and decoder fields (architecture, widths, latent size)."""
     check_field_types(config)
     if config.architecture not in ARCHITECTURES:
         raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {config.architecture!r}")
@@ -88,11 +99,9 @@ def check_body(config, likelihoods: tuple) -> None:
         raise ConfigError(f"give 1 to {MAX_HIDDEN_LAYERS} hidden sizes, each from 1 to {MAX_WIDTH:,}")
     if not 0 < config.latent_dim <= MAX_LATENT:
         raise ConfigError(f"latent_dim must be between 1 and {MAX_LATENT:,}")
-    names = tuple(value for value, _ in likelihoods)
-    if config.likelihood not in names:
-        raise ConfigError(f"likelihood must be one of {names}, got {config.likelihood!r}")
-    if not 0 < config.gaussian_std < float("inf"):
-        raise ConfigError("gaussian_std must be a positive number")
+
+
+def check_image_shape(config) -> None:
     if not all(0 < side <= MAX_SIDE for side in config.image_shape):
         raise ConfigError(f"image sides must be between 1 and {MAX_SIDE} pixels")
     if config.architecture == "conv" and min(config.image_shape) < 4:

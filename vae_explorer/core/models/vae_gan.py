@@ -31,18 +31,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from vae_explorer.core.config import ConfigError, check_field_types, form_field
+from vae_explorer.core.config import ConfigError, form_field
 from vae_explorer.core.models.base import ExplorableModel, LatentCode
 from vae_explorer.core.models.likelihoods import BernoulliPixels, PixelLikelihood, kl_to_standard_normal
-from vae_explorer.core.models.networks import ARCHITECTURES, decoder, encoder_trunk
+from vae_explorer.core.models.networks import decoder, encoder_trunk
 from vae_explorer.core.models.registry import register
 from vae_explorer.core.models.vae import (
-    MAX_HIDDEN_LAYERS,
-    MAX_LATENT,
-    MAX_SIDE,
     MAX_WIDTH,
     architecture_field,
     body_text,
+    check_image_shape,
+    check_network,
     hidden_sizes_field,
     image_shape_field,
     latent_dim_field,
@@ -71,25 +70,15 @@ class VAEGANConfig:
     image_shape: tuple[int, int] = image_shape_field()
 
     def __post_init__(self) -> None:
-        # The VAE family's check_body, less its likelihood fields: this decoder is Bernoulli only.
-        check_field_types(self)
-        if self.architecture not in ARCHITECTURES:
-            raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        if not 0 < len(self.hidden_sizes) <= MAX_HIDDEN_LAYERS or not all(
-                0 < h <= MAX_WIDTH for h in self.hidden_sizes):
-            raise ConfigError(f"give 1 to {MAX_HIDDEN_LAYERS} hidden sizes, each from 1 to {MAX_WIDTH:,}")
-        if not 0 < self.latent_dim <= MAX_LATENT:
-            raise ConfigError(f"latent_dim must be between 1 and {MAX_LATENT:,}")
+        # The VAE family's checks, less its likelihood fields: this decoder is Bernoulli only.
+        check_network(self)
         if not 0 <= self.adversarial_weight <= 1000:
             raise ConfigError("adversarial_weight must be a number between 0 and 1,000")
         if not 0 < self.discriminator_width <= MAX_WIDTH:
             raise ConfigError(f"discriminator_width must be between 1 and {MAX_WIDTH:,}")
         if not 0 <= self.label_smoothing <= 0.5:
             raise ConfigError("label_smoothing must be between 0 and 0.5")
-        if not all(0 < side <= MAX_SIDE for side in self.image_shape):
-            raise ConfigError(f"image sides must be between 1 and {MAX_SIDE} pixels")
-        if self.architecture == "conv" and min(self.image_shape) < 4:
-            raise ConfigError("the convolutional architecture needs images of at least 4x4 pixels")
+        check_image_shape(self)
 
 
 @register
