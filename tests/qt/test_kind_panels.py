@@ -9,11 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.qt.map_mouse import click, hover
+from tests.qt.test_planes import lonely_point
 from vae_explorer.core.checkpoint import Checkpoint, save_checkpoint
 from vae_explorer.core.models import registry
 from vae_explorer.core.resources import shipped_models
 from vae_explorer.core.session import ExplorerSession
-from vae_explorer.qt import kind_panels
+from vae_explorer.qt import conditional_panel, kind_panels
 
 
 def session_of(kind: str, data, count: int = 500, dataset: str = "mnist", **config) -> ExplorerSession:
@@ -67,11 +68,24 @@ def test_the_class_picker_changes_what_the_map_decodes_and_a_click_shows_every_c
     clicked = click(window.latent_view, empty)
     sheet = classes.array
     h, w = session.model.image_shape
-    assert sheet.shape == (2 * h + 1, 5 * w + 4)
+    gap = conditional_panel.GAP
+    assert sheet.shape == (2 * h + gap, 5 * w + 4 * gap)
     z = window.pinned_z
     np.testing.assert_allclose(z, clicked, atol=1e-5)
     expected = session.decode(np.repeat(z[None], 10, 0), np.arange(10))
-    np.testing.assert_allclose(sheet[:h, w + 1 : 2 * w + 1], expected[1], atol=1e-6)
+    np.testing.assert_allclose(sheet[:h, w + gap : 2 * w + gap], expected[1], atol=1e-6)
+    np.testing.assert_allclose(sheet[h + gap :, w + gap : 2 * w + gap], expected[6], atol=1e-6)
+    assert classes.sheet.chosen == 7 and classes.sheet.names[6] == "6"  # tiles named, the map's class marked
+    assert "pinned point" in classes.caption.text()
+    # A clicked data point shows its own style (its posterior mean, given its class) as every class.
+    window.latent_view.view_box.autoRange()
+    index = lonely_point(window.latent_view)
+    click(window.latent_view, window.latent_view.codes[index])
+    assert window.picked_index == index
+    mean = session.posterior(index)[0]
+    np.testing.assert_allclose(classes.z, mean, atol=1e-6)
+    np.testing.assert_allclose(classes.array[:h, :w], session.decode(mean[None], 0)[0], atol=1e-6)
+    assert f"data point #{index}" in classes.caption.text()
     # The keyboard steps through the classes.
     window.activateWindow()  # shortcuts belong to the active window
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
@@ -88,7 +102,10 @@ def test_codes_tab_edits_one_code_and_the_decode_changes_near_it_only(qtbot, bun
     window.dataPointPicked.emit(3)
     assert codes.image_index == 3 and codes.table.rowCount() == session.model.code_grid_shape[0]
     before = codes.edited.array.copy()
+    assert not codes.code_spin.isEnabled()  # no cell chosen yet
     codes.table.setCurrentCell(0, 0)
+    grid = session.model.code_grid_shape
+    assert codes.code_spin.isEnabled() and codes.original.canvas.cell == (0, 0, *grid)
     new_code = (int(codes.codes[0, 0]) + 5) % 16
     codes.code_spin.setValue(new_code)
     assert codes.codes[0, 0] == new_code
@@ -115,6 +132,58 @@ def test_a_vae_gan_is_compared_with_the_shipped_vae_on_the_same_z(qtbot, bundled
     np.testing.assert_allclose(compare.mine.array, session.decode(z[None])[0], atol=1e-6)
     assert compare.theirs.array is not None and "crispness" in compare.theirs.caption.text()
     assert compare.samples.array.shape[0] == 2 * 28 + 1
+
+
+def test_the_compare_tab_reconstructs_a_clicked_image_by_both_models(qtbot, bundled_test_set, settings):
+    session = session_of("vae_gan", bundled_test_set, hidden_sizes=(16,))
+    window = open_window(qtbot, session, settings)
+    compare = window.compare_panel
+    other = compare.other
+    assert "own latent space" in compare.note.text()
+    window.latent_view.view_box.autoRange()
+    index = lonely_point(window.latent_view)
+    click(window.latent_view, window.latent_view.codes[index])
+    assert compare.index == index and f"Data point #{index}" in compare.subject.text()
+    np.testing.assert_allclose(compare.mine.array, session.reconstruct(index), atol=1e-6)
+    import torch
+
+    with torch.no_grad():
+        mean = other.encode(other.rows(session.image(index))).mean
+        expected = other.decode(mean)[0].numpy()
+    np.testing.assert_allclose(compare.theirs.array, expected, atol=1e-6)
+    assert compare.mine.caption.text().startswith("crispness")
+    # No second model: the other side says what to do.
+    compare.choose(0)
+    assert compare.other is None and compare.theirs.array is None and compare.samples.array is None
+    assert compare.samples.isHidden()
+    # A model of another latent size cannot share a z: said, its entry greyed, back to none.
+    combo = compare.model_combo
+    twenty = next(i for i in range(combo.count()) if "20-D" in combo.itemText(i))
+    assert not compare.choose(twenty)
+    assert "latent size" in compare.other_label.text() and combo.currentIndex() == 0
+    assert not combo.model().item(twenty).isEnabled()
+
+
+def test_a_new_model_keeps_the_clicked_image_and_takes_a_pin_of_its_own_size(
+        qtbot, bundled_test_set, settings, tmp_path):
+    window = open_window(qtbot, session_of("conditional_vae", bundled_test_set, hidden_sizes=(16,)), settings)
+    window.latent_view.view_box.setRange(xRange=(20, 30), yRange=(20, 30), padding=0)
+    click(window.latent_view, np.array([25.0, 25.0], np.float32))
+    assert window.pinned_z is not None and "pinned point" in window.conditional_panel.caption.text()
+    window.latent_view.view_box.autoRange()
+    index = lonely_point(window.latent_view)
+    click(window.latent_view, window.latent_view.codes[index])
+    # A class change redraws the map (and pins the same z again): the sheet stays on the data point.
+    window.conditional_panel.class_combo.setCurrentIndex(3)
+    assert window.conditional_panel.index == index and window.compare_panel.index == index
+    # A VQ-VAE (another latent size): the Codes tab opens on the image the inspector shows.
+    vq = registry.build("vq_vae", registry.get_kind("vq_vae").Config(codebook_size=8, embedding_dim=4), seed=0)
+    path = save_checkpoint(Checkpoint(model=vq), tmp_path / "vq.safetensors")
+    assert window.open_checkpoint(path)
+    assert window.picked_index == index and window.codes_panel.image_index == index
+    assert f"#{index}" in window.codes_panel.original.caption.text()
+    assert window.compare_panel.index == index
+    np.testing.assert_allclose(window.compare_panel.mine.array, window.session.reconstruct(index), atol=1e-6)
 
 
 def test_the_file_menu_lists_the_shipped_models_and_opens_them(main_window):
@@ -146,3 +215,13 @@ def test_a_model_of_another_dataset_is_shown_on_its_own_test_split(
     assert window.session.data.name == "fashion_mnist" and len(window.session.data) == 12
     legend = [label.text for _, label in window.latent_view.legend.items]
     assert any("Ankle boot" in text for text in legend)
+
+
+def test_prior_samples_of_a_plain_autoencoder_say_why_they_look_like_no_digit(qtbot, bundled_test_set, settings):
+    window = open_window(qtbot, session_of("autoencoder", bundled_test_set, hidden_sizes=(16,)), settings)
+    note = window.sampling_panel.note
+    assert note.isVisibleTo(window.sampling_panel) and "N(0, I)" in note.text()
+    assert window.sampling_panel.array is not None  # the samples are still drawn
+    window.set_checkpoint(Checkpoint(model=registry.build(
+        "vae", registry.get_kind("vae").Config(hidden_sizes=(8,)), seed=0)))
+    assert not note.isVisibleTo(window.sampling_panel)

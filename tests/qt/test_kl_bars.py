@@ -63,3 +63,13 @@ def test_clear_forgets_the_bars(bars):
     assert bars.active_count() == 0 and bars.values().size == 0
     assert bars.heading.text() == "nothing yet"
     assert len(bars.bars.opts["height"]) == 0 and len(bars.stubs.opts["height"]) == 0
+
+
+def test_codes_without_a_posterior_hide_the_bars_and_drop_the_last_models_values(bars, qtbot):
+    bars.set_kl(np.array([1.0, 2.0]))
+    with qtbot.waitSignal(bars.changed, timeout=100):
+        bars.show_codes(np.zeros((5, 2)), None)
+    assert bars.values().size == 0 and bars.isHidden()
+    with qtbot.waitSignal(bars.changed, timeout=100):
+        bars.show_codes(np.zeros((5, 2)), np.zeros((5, 2)))
+    assert bars.values().tolist() == [0.0, 0.0] and not bars.isHidden()

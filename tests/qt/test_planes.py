@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -217,6 +217,8 @@ def test_traversals_show_a_row_per_dimension_around_the_pinned_point(qtbot, wind
     window5.tool_tabs.setCurrentWidget(panel)
     click(window5.latent_view, empty_spot(window5.latent_view))
     z = window5.pinned_z
+    qtbot.mouseClick(panel.sort_check, LEFT, pos=QPoint(6, panel.sort_check.height() // 2))  # rows by z index
+    assert not panel.sort_check.isChecked()
     assert panel.dims == [0, 1, 2, 3, 4] and "pinned point" in panel.source_label.text()
     panel.steps_spin.setFocus()
     qtbot.keyClick(panel.steps_spin, Qt.Key.Key_Down)
@@ -243,6 +245,7 @@ def test_traversals_show_a_row_per_dimension_around_the_pinned_point(qtbot, wind
 def test_traversals_page_through_a_large_latent_and_work_for_2d(qtbot, bundled_test_set, settings, main_window):
     window = open_window(qtbot, small_session(bundled_test_set, 20, count=300), settings)
     panel = window.traversal_panel
+    panel.sort_check.setChecked(False)
     assert panel.dims == list(range(16)) and panel.first_spin.isEnabled()
     panel.first_spin.setFocus()
     panel.first_spin.selectAll()
@@ -251,6 +254,30 @@ def test_traversals_page_through_a_large_latent_and_work_for_2d(qtbot, bundled_t
     assert len(window.map_plane.controls.sliders) == 20
     two = main_window.traversal_panel
     assert two.dims == [0, 1] and not two.first_spin.isEnabled() and two.array.shape[0] == 2 * 30 - 2
+
+
+def test_traversal_rows_come_most_used_first_and_unused_dimensions_are_grey(qtbot, bundled_test_set, settings):
+    window = open_window(qtbot, small_session(bundled_test_set, 20, count=300), settings)
+    panel = window.traversal_panel
+    kl = window.traversal_panel.kl_bars.values()
+    assert len(kl) == 20 and panel.sort_check.isChecked() and panel.first_spin.prefix() == "row "
+    order = list(np.argsort(-kl, kind="stable"))
+    assert panel.dims == order[:16] and "rows 1–16 of 20, most used first" in panel.source_label.text()
+    assert panel.canvas.row_labels[0] == f"z{order[0] + 1}"
+    # Rows 17 to 20 (the least used) are a page away.
+    panel.first_spin.setValue(5)
+    assert panel.dims == order[4:20]
+    # Which dimensions count as used comes from the bars; a dimension the model ignores is marked.
+    fake = np.linspace(2.0, 0.0, 20)
+    fake[[3, 7]] = 0.0
+    panel.kl_bars.set_kl(fake)  # the chart tells the panel: the rows follow at once
+    assert panel.dims[-3:] == [3, 7, 19]  # the unused ones last (page two), ties in dimension order
+    assert panel.canvas.used == [True] * 13 + [False] * 3
+    assert "Grey labels" in panel.source_label.text()
+    # A model without a posterior has no KL: natural order, nothing greyed, the box off.
+    panel.kl_bars.show_codes(np.zeros((4, 20), np.float32), None)
+    assert panel.dims == list(range(4, 20)) and all(panel.canvas.used) and not panel.sort_check.isEnabled()
+    assert panel.first_spin.prefix() == "z" and "z5–z20 of 20" in panel.source_label.text()
 
 
 def test_demo_overlays_follow_the_plane(qtbot, window5, session5):
@@ -325,3 +352,26 @@ def test_controls_ignore_a_broken_code_and_keep_their_plane(qtbot):
     controls.set_mode(MODE_PRINCIPAL)  # no principal plane from broken codes: say so, keep two axes
     assert "No principal plane" in controls.note.text() and controls.plane.description.startswith("plane z1 × z2")
     assert not controls.x_combo.isHidden()  # the axes it shows instead can be changed
+
+
+def test_a_narrow_map_puts_the_held_values_controls_on_their_own_row(qtbot):
+    from vae_explorer.qt.plane_controls import PlaneControls
+
+    controls = PlaneControls()
+    qtbot.addWidget(controls)
+    controls.set_space(20, np.random.default_rng(0).standard_normal((50, 20)).astype(np.float32))
+    controls.resize(1000, 110)
+    controls.show()
+    qtbot.waitExposed(controls)
+    assert not controls.on_two_rows
+    below = controls.zero_button.mapTo(controls, QPoint(0, 0)).y()
+    controls.resize(controls.minimumWidth(), 140)
+    qtbot.waitUntil(lambda: controls.on_two_rows)
+    controls.layout().activate()
+    assert controls.zero_button.mapTo(controls, QPoint(0, 0)).y() > below + 10  # a row lower
+    # Nothing squeezed: every control gets at least the width it asks for.
+    for widget in (controls.mode_combo, controls.x_combo, controls.y_combo, controls.picked_button,
+                   controls.zero_button, controls.follow_check):
+        assert widget.width() >= widget.minimumSizeHint().width(), widget
+    controls.resize(1000, 110)
+    qtbot.waitUntil(lambda: not controls.on_two_rows)

@@ -63,7 +63,7 @@ def test_switching_to_a_kind_builds_its_fields_from_the_metadata(form, kind):
         assert widget.isVisibleTo(form)
         assert form.fields.label(field.name) == meta["label"]
         if meta["help"]:
-            assert widget.toolTip() == meta["help"]
+            assert widget.toolTip().startswith(meta["help"])
         if meta["choices"]:
             assert isinstance(widget, QComboBox)
             assert [widget.itemData(i) for i in range(widget.count())] == [v for v, _ in meta["choices"]]
@@ -237,3 +237,83 @@ def test_states_carry_over_only_where_they_fit(qtbot):
     assert second.widget("widths").text() == "7, 7"
     assert second.widget("mode").currentData() == "b"  # unknown choice: the default stays
     assert second.widget("rate").value() == 0.5
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    noise: str = dataclasses.field(default="none", metadata={
+        "label": "Noise", "help": "Which noise", "choices": (("none", "No noise"), ("gauss", "Gaussian"),
+                                                            ("salt", "Salt and pepper"))})
+    level: float = dataclasses.field(default=0.1, metadata={
+        "label": "Level", "help": "How much noise", "minimum": 0.0, "maximum": 1.0,
+        "when": {"noise": ("gauss", "salt")}})
+    a_much_longer_setting: int = dataclasses.field(default=3, metadata={
+        "label": "A much longer setting", "help": "Long", "minimum": 1, "maximum": 9})
+    size: int = dataclasses.field(default=2, metadata={"label": "Size", "help": "A size", "minimum": 1,
+                                                       "maximum": 9})
+    count: int = dataclasses.field(default=2, metadata={"label": "Count", "help": "A count", "minimum": 1,
+                                                        "maximum": 9})
+
+
+def grid_cell(fields: ConfigFields, name: str) -> tuple[int, int, int, int]:
+    """(row, column, rows, columns) of a field's editor in the builder's grid."""
+    grid = fields.layout()
+    return grid.getItemPosition(grid.indexOf(fields.widget(name)))
+
+
+def test_a_field_that_applies_only_with_some_choices_is_greyed_out_with_the_others(qtbot):
+    fields = ConfigFields(NoiseConfig)
+    qtbot.addWidget(fields)
+    fields.show()
+    level, noise = fields.widget("level"), fields.widget("noise")
+    assert not fields.applies("level") and not level.isEnabled()
+    assert "Used only when Noise is Gaussian or Salt and pepper." in level.toolTip()
+    noise.setCurrentIndex(noise.findData("salt"))
+    assert fields.applies("level") and level.isEnabled()
+    noise.setCurrentIndex(noise.findData("none"))
+    assert not level.isEnabled()
+    assert fields.build().level == 0.1  # still read: the config keeps its value
+
+
+def test_short_labels_share_a_row_and_long_ones_get_their_own(qtbot):
+    fields = ConfigFields(NoiseConfig)
+    qtbot.addWidget(fields)
+    fields.show()
+    assert grid_cell(fields, "level")[:2] == (1, 1)
+    assert grid_cell(fields, "a_much_longer_setting")[:2] == (2, 1)  # alone: beside Level it would wrap
+    assert grid_cell(fields, "size")[:2] == (3, 1) and grid_cell(fields, "count")[:2] == (3, 3)
+    label = fields.layout().itemAtPosition(2, 0).widget()
+    assert label.text() == "A much longer setting" and not label.wordWrap()
+    assert label.width() >= label.sizeHint().width()  # shown whole
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_kind_and_dataset_line_up_with_the_kinds_fields(form, kind):
+    form.set_kind(kind)
+    form.resize(380, form.sizeHint().height())
+    form.layout().activate()
+    lefts = {form.kind_combo.mapTo(form, QPoint(0, 0)).x(), form.dataset_combo.mapTo(form, QPoint(0, 0)).x()}
+    for name in form.fields.names():
+        grid = form.fields.layout()
+        if grid.getItemPosition(grid.indexOf(form.field_widget(name)))[1] == 1:
+            lefts.add(form.field_widget(name).mapTo(form, QPoint(0, 0)).x())
+    assert len(lefts) == 1
+
+
+def test_a_narrow_dock_gets_one_run_setting_a_row_instead_of_a_sideways_scroll(form, qtbot):
+    form.resize(600, 500)
+    qtbot.waitUntil(lambda: form.run_columns == 2)
+    assert form.minimumWidth() < form.run_box.minimumSizeHint().width()  # the form may get narrower
+    epochs_row = form.epochs_spin.mapTo(form, QPoint(0, 0)).y()
+    assert abs(form.batch_spin.mapTo(form, QPoint(0, 0)).y() - epochs_row) < 5  # side by side
+    form.resize(form.minimumWidth(), 700)
+    qtbot.waitUntil(lambda: form.run_columns == 1)
+    form.layout().activate()
+    form.run_box.layout().activate()
+    assert form.batch_spin.mapTo(form, QPoint(0, 0)).y() > epochs_row + 10  # under it now
+    for name in TrainingForm.FIELDS:
+        widget = getattr(form, name)
+        if widget.isVisibleTo(form) and widget is not form.lr_edit:
+            assert widget.width() >= widget.minimumSizeHint().width(), name
+    form.resize(600, 500)
+    qtbot.waitUntil(lambda: form.run_columns == 2)

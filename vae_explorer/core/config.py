@@ -98,15 +98,18 @@ class TrainConfig:
 
 
 def form_field(default: Any, label: str, help: str = "", *, choices: tuple = (), minimum: float | None = None,
-               maximum: float | None = None, step: float | None = None, show: bool = True) -> Any:
+               maximum: float | None = None, step: float | None = None, show: bool = True,
+               when: dict[str, tuple] | None = None) -> Any:
     """A config field with what a settings form needs to show it (label, help, choices, range).
 
     choices: ((value, text), ...) for a drop-down. show=False keeps a field
-    off forms (image_shape, num_classes: they come from the data). Forms are
-    built from these, so a new model kind needs no form code.
+    off forms (image_shape, num_classes: they come from the data). when={other
+    field: (values, ...)} says the field matters only while the other field
+    holds one of those values (a form greys it out otherwise). Forms are built
+    from these, so a new model kind needs no form code.
     """
     meta = {"label": label, "help": help, "choices": tuple(choices), "minimum": minimum,
-            "maximum": maximum, "step": step, "show": show}
+            "maximum": maximum, "step": step, "show": show, "when": dict(when or {})}
     if isinstance(default, (list, tuple)):
         return dataclasses.field(default=tuple(default), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

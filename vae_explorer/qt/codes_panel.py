@@ -12,20 +12,59 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget,
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from vae_explorer.core import latent
-from vae_explorer.qt.image_views import ImagePanel
+from vae_explorer.qt.image_views import ImageCanvas, ImagePanel
 from vae_explorer.qt.scrolling import fill_with_scrolling
 from vae_explorer.qt.theme import PLOT_BACKGROUND
 
 USAGE_IMAGES = 10_000  # images encoded for the usage chart
 SAMPLE_SIDE = 4
+SAMPLE_GAP, GAP_GREY = 2, 0.22  # grey lines between the random samples, which have no edges of their own
+CELL_COLOUR = QColor(255, 170, 40)
+SELECT_TEXT = "Select a cell to change its code"
+
+
+class CellCanvas(ImageCanvas):
+    """A decoded image with the part the selected code stands for outlined."""
+
+    def __init__(self, minimum: int, parent: QWidget | None = None):
+        super().__init__(minimum, parent)
+        self.cell: tuple[int, int, int, int] | None = None  # row, column, grid rows, grid columns
+
+    def set_cell(self, cell: tuple[int, int, int, int] | None) -> None:
+        self.cell = cell
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().paintEvent(event)
+        if self.array is None or self.cell is None:
+            return
+        h, w = self.array.shape
+        scale = min(self.width() / w, self.height() / h)
+        left, top = (self.width() - w * scale) / 2, (self.height() - h * scale) / 2
+        row, column, rows, columns = self.cell
+        ch, cw = h * scale / rows, w * scale / columns
+        painter = QPainter(self)
+        painter.setPen(QPen(CELL_COLOUR, 2))
+        painter.drawRect(QRectF(left + column * cw, top + row * ch, cw, ch))
+
+
+def cell_panel(title: str, placeholder: str) -> ImagePanel:
+    """An ImagePanel whose canvas outlines the selected code's cell."""
+    panel = ImagePanel(title, placeholder, minimum=90)
+    canvas = CellCanvas(90)
+    canvas.set_placeholder(placeholder)
+    panel.layout().replaceWidget(panel.canvas, canvas)
+    panel.canvas.deleteLater()
+    panel.canvas = canvas
+    return panel
 
 
 class CodesPanel(QWidget):
@@ -67,11 +106,13 @@ class CodesPanel(QWidget):
         self.code_spin = QSpinBox(minimum=0, maximum=0)
         self.code_spin.setToolTip("The selected cell's code: each change decodes at once")
         self.code_spin.valueChanged.connect(self._on_code_edited)
-        self.cell_label = QLabel("Click a point of the map, then a cell")
+        self.cell_label = QLabel(SELECT_TEXT)
         reset = QPushButton("Reset codes")
         reset.clicked.connect(self.reset_codes)
-        self.original = ImagePanel("Decoded codes", "Click a data point", minimum=90)
-        self.edited = ImagePanel("After your edits", "", minimum=90)
+        self.original = cell_panel("Decoded codes", "Click a data point")
+        self.edited = cell_panel("After your edits", "")
+        for panel in (self.original, self.edited):
+            panel.canvas.setToolTip("Outlined: the part of the image the selected code stands for")
         grid_box = QGroupBox("Codes of the clicked image")
         grid = QGridLayout(grid_box)
         grid.addWidget(self.table, 0, 0, 1, 3)
@@ -120,8 +161,8 @@ class CodesPanel(QWidget):
             self.note.setText("This model has no discrete codes. Open the shipped VQ-VAE "
                               "(File ▸ Shipped models) to see a codebook at work.")
             return
-        self.note.setText(f"{self.model.describe()}. Each image is a {self._grid_text()} grid of "
-                          f"indices into {self.model.codebook_size} learned vectors.")
+        self.note.setText(f"Each image is a {self._grid_text()} grid of codes: indices into a codebook of "
+                          f"{self.model.codebook_size} learned vectors, each code drawing its patch of the image.")
         self.code_spin.setMaximum(self.model.codebook_size - 1)
         self._show_usage()
         self.resample()
@@ -168,6 +209,11 @@ class CodesPanel(QWidget):
         self.table.setRowCount(h)
         self.table.setColumnCount(w)
         self._fill_table()
+        self.table.setCurrentCell(-1, -1)  # a new image: no cell chosen yet
+        self.cell_label.setText(SELECT_TEXT)
+        self.code_spin.setEnabled(False)
+        for panel in (self.original, self.edited):
+            panel.canvas.set_cell(None)
         self.original.set_image(self._decode(self.original_codes), f"data point #{index}")
         self._show_edited()
 
@@ -216,6 +262,9 @@ class CodesPanel(QWidget):
         if self.codes is None or row < 0 or column < 0:
             return
         self.cell_label.setText(f"Code at row {row + 1}, column {column + 1}")
+        self.code_spin.setEnabled(True)
+        for panel in (self.original, self.edited):
+            panel.canvas.set_cell((row, column, *self.codes.shape))
         self.code_spin.blockSignals(True)
         self.code_spin.setValue(int(self.codes[row, column]))
         self.code_spin.blockSignals(False)
@@ -239,6 +288,6 @@ class CodesPanel(QWidget):
             codes = self.model.random_codes(SAMPLE_SIDE * SAMPLE_SIDE, generator)
             images = self.model.decode_codes(codes).cpu().numpy()
         self.samples.set_image(
-            latent.tile_images(images, SAMPLE_SIDE, SAMPLE_SIDE, padding=1),
+            latent.tile_images(images, SAMPLE_SIDE, SAMPLE_SIDE, padding=SAMPLE_GAP, fill=GAP_GREY),
             "Every code drawn uniformly and independently: the pieces are strokes, but nothing makes "
             "them agree. A prior over code grids (a PixelCNN, say) is what makes samples look like data.")

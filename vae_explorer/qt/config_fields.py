@@ -13,6 +13,10 @@ Fields marked show=False, and fields of a type no editor fits, stay off the
 grid: they take the values the caller derives from the data, else their
 defaults. Editors hand out a "state" (the text or value they hold) so a form
 can carry what the user typed from one kind's fields to another's.
+
+A field whose metadata has "when" ({other field: values}) applies only while
+the other field holds one of those values (a Gaussian σ under a Gaussian
+likelihood): its editor is greyed out otherwise, and still read.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ INT_LIMIT = 2**31 - 1  # what a QSpinBox holds
 WIDE_RANGE_RATIO = 1000.0
 INVALID_STYLE = "border: 1px solid #d33;"
 COMBO_MIN_CHARACTERS = 12
+# Two short fields share a row only if both labels are this short: longer ones would wrap or squeeze.
+SHORT_LABEL = "Learning rate"
 
 
 class FieldError(ValueError):
@@ -62,6 +68,7 @@ def field_meta(field: dataclasses.Field) -> dict[str, Any]:
         "maximum": meta.get("maximum"),
         "step": meta.get("step"),
         "show": meta.get("show", True),
+        "when": dict(meta.get("when") or {}),
     }
 
 
@@ -90,6 +97,18 @@ class _Editor:
 
     def __init__(self, widget: QWidget):
         self.widget = widget
+
+    @property
+    def changed(self):
+        """The widget's signal for a new value (for fields that apply only at some values of this one)."""
+        widget = self.widget
+        if isinstance(widget, QComboBox):
+            return widget.currentIndexChanged
+        if isinstance(widget, QCheckBox):
+            return widget.toggled
+        if isinstance(widget, QLineEdit):
+            return widget.textChanged
+        return widget.valueChanged
 
     def read(self) -> Any:
         return self.state()
@@ -259,10 +278,13 @@ class ConfigFields(QWidget):
         self.config_class = config_class
         self._editors: dict[str, _Editor] = {}
         self._labels: dict[str, str] = {}
+        self._label_widgets: dict[str, QLabel] = {}
+        self._conditions: dict[str, dict[str, tuple]] = {}  # field -> {other field: values it applies at}
         self.hidden: list[str] = []  # fields the caller fills from the data, or left at their default
         hints = typing.get_type_hints(config_class)
-        grid = QGridLayout(self)
+        grid = self._grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
+        short = self.fontMetrics().horizontalAdvance(SHORT_LABEL)
         row, half_free = 0, False  # half_free: the last row holds one short field, on its left
         for field in dataclasses.fields(config_class):
             meta = field_meta(field)
@@ -273,16 +295,20 @@ class ConfigFields(QWidget):
             if remembered and field.name in remembered:
                 editor.restore(remembered[field.name])
             self._editors[field.name], self._labels[field.name] = editor, meta["label"]
+            if meta["when"]:
+                self._conditions[field.name] = {name: tuple(values) for name, values in meta["when"].items()}
             # Two short fields in a row share it, which keeps the form low and the curves tall;
             # the fields keep their order, since a kind lists related settings together.
-            if half_free and not editor.wide:
-                self._place(grid, row - 1, 1, meta, editor.widget)
+            pairs = not editor.wide and self.fontMetrics().horizontalAdvance(meta["label"]) <= short
+            if half_free and pairs:
+                self._place(row - 1, 1, field.name, meta, editor.widget)
                 half_free = False
             else:
-                self._place(grid, row, 0, meta, editor.widget, span=3 if editor.wide else 1)
-                half_free, row = not editor.wide, row + 1
+                self._place(row, 0, field.name, meta, editor.widget, span=3 if editor.wide else 1)
+                half_free, row = pairs, row + 1
         for column in (1, 3):
             grid.setColumnStretch(column, 1)
+        self._watch_conditions()
 
     def names(self) -> list[str]:
         """The fields on the grid, in the dataclass's order."""
@@ -294,6 +320,24 @@ class ConfigFields(QWidget):
 
     def label(self, name: str) -> str:
         return self._labels[name]
+
+    def label_width(self) -> int:
+        """The width the labels in the grid's first column need."""
+        widths = [self._grid.itemAtPosition(r, 0).widget().sizeHint().width()
+                  for r in range(self._grid.rowCount()) if self._grid.itemAtPosition(r, 0) is not None]
+        return max(widths, default=0)
+
+    def set_label_width(self, width: int) -> None:
+        """Line the editors up with another grid's (the form's kind and dataset above)."""
+        self._grid.setColumnMinimumWidth(0, width)
+
+    def applies(self, name: str) -> bool:
+        """Whether field name is used with the values the fields it depends on hold now."""
+        for other, values in self._conditions.get(name, {}).items():
+            editor = self._editors.get(other)
+            if editor is not None and editor.state() not in values:
+                return False
+        return True
 
     def states(self) -> dict[str, Any]:
         """What each editor holds now (text or value), to carry over to another kind's fields."""
@@ -325,13 +369,38 @@ class ConfigFields(QWidget):
                 return FieldError(f"{self._labels[name]}: {exc}", self._editors[name].widget)
         return FieldError(f"These settings do not go together: {exc}")
 
-    @staticmethod
-    def _place(grid: QGridLayout, row: int, pair: int, meta: dict, widget: QWidget, span: int = 1) -> None:
+    def _watch_conditions(self) -> None:
+        controlling = {other for condition in self._conditions.values() for other in condition}
+        for other in controlling & set(self._editors):
+            self._editors[other].changed.connect(self._show_conditions)
+        for name, condition in self._conditions.items():
+            needs = "; ".join(f"{self._labels.get(other, other)} is {self._value_texts(other, values)}"
+                              for other, values in condition.items())
+            for widget in (self._editors[name].widget, self._label_widgets[name]):
+                widget.setToolTip(f"{widget.toolTip()}\nUsed only when {needs}.".lstrip())
+        self._show_conditions()
+
+    def _value_texts(self, name: str, values: tuple) -> str:
+        editor = self._editors.get(name)
+        if isinstance(editor, _Choice):
+            found = [editor.widget.findData(value) for value in values]
+            texts = [editor.widget.itemText(index) for index in found if index >= 0]
+        else:
+            texts = [str(v) for v in values]
+        return " or ".join(texts)
+
+    def _show_conditions(self, *_args) -> None:
+        for name in self._conditions:
+            on = self.applies(name)
+            self._editors[name].widget.setEnabled(on)
+            self._label_widgets[name].setEnabled(on)
+
+    def _place(self, row: int, pair: int, name: str, meta: dict, widget: QWidget, span: int = 1) -> None:
         label = QLabel(meta["label"])
-        label.setWordWrap(True)  # a long label takes two lines in a narrow dock rather than widen it
         label.setBuddy(widget)
         if meta["help"]:
             widget.setToolTip(meta["help"])
             label.setToolTip(meta["help"])
-        grid.addWidget(label, row, 2 * pair)
-        grid.addWidget(widget, row, 2 * pair + 1, 1, span)
+        self._label_widgets[name] = label
+        self._grid.addWidget(label, row, 2 * pair)
+        self._grid.addWidget(widget, row, 2 * pair + 1, 1, span)

@@ -24,20 +24,47 @@ def attach(window) -> tuple[ConditionalPanel, CodesPanel, DecoderComparePanel]:
     window.add_tool_panel(compare, "Compare")
 
     def on_session(session) -> None:
+        # The window re-pins and re-picks before it announces the session: hand the panels its
+        # clicked point, so the Codes tab shows the image the inspector shows.
+        picked = getattr(window, "picked_index", None)
+        if picked is not None:
+            codes.image_index = picked
         for panel in (classes, codes, compare):
             panel.set_session(session)
         for index, panel in ((class_tab, classes), (codes_tab, codes)):
             tabs.setTabVisible(index, panel.applies)
             window.tool_actions[panel].setVisible(panel.applies)
+        pinned = getattr(window, "pinned_z", None)
+        if pinned is not None:  # a panel that dropped its z (another latent size) takes the pin's
+            if classes.z is None:
+                classes.show_style_sheet(pinned)
+            if compare.z is None and compare.index is None:
+                compare.show_z(pinned)
+
+    last_pin: list[np.ndarray] = []
 
     def on_pinned(z: np.ndarray) -> None:
-        classes.show_style_sheet(z)
-        compare.show_z(z)
+        # The window pins again whatever was pinned when it redraws (a new class, a new model):
+        # that is no new click, so a clicked data point keeps its style sheet and comparison.
+        repeat = bool(last_pin) and last_pin[0].shape == z.shape and np.array_equal(last_pin[0], z)
+        last_pin[:] = [np.array(z, copy=True)]
+        if not repeat:
+            classes.show_style_sheet(z)
+            compare.show_z(z)
+
+    def on_condition(label: int) -> None:
+        window.set_condition(label)
+        compare.refresh()  # a conditional model decodes the new class there too
+
+    def on_picked(index: int) -> None:
+        codes.choose_image(index)
+        classes.show_data_point(index)
+        compare.show_data_point(index)
 
     window.sessionChanged.connect(on_session)
-    window.dataPointPicked.connect(codes.choose_image)
+    window.dataPointPicked.connect(on_picked)
     window.zPinned.connect(on_pinned)
-    classes.conditionChanged.connect(window.set_condition)
+    classes.conditionChanged.connect(on_condition)
     window.view_menu.addSeparator()
     for keys, step, text in (("Ctrl+]", 1, "Next class"), ("Ctrl+[", -1, "Previous class")):
         action = QAction(text, window)

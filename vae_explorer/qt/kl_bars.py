@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from vae_explorer.core.latent import kl_per_dimension
@@ -37,6 +38,8 @@ TOOLTIP = (
 
 class KLBars(QWidget):
     """KL per latent dimension as sorted bars, active ones coloured; feed it set_kl(values)."""
+
+    changed = Signal()  # new values, or none: views that mark the used dimensions follow
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -91,6 +94,7 @@ class KLBars(QWidget):
         self.heading.setText(f"KL per latent dimension, sorted largest first: {self.active_count()} of "
                              f"{len(values)} active (over {ACTIVE_NATS:g} nats), "
                              f"{values.sum():.2f} nats in all")
+        self.changed.emit()
 
     def set_posterior(self, mean: np.ndarray, logvar: np.ndarray) -> None:
         """Show the KL of a diagonal Gaussian posterior's codes (N, d), averaged over the images."""
@@ -100,6 +104,8 @@ class KLBars(QWidget):
         """Latent codes of shown images: their KL when they come from a posterior, else hidden."""
         if logvar is not None:
             self.set_posterior(mean, logvar)
+        else:  # no posterior, no KL: the last model's values must not stand for this one's
+            self.clear()
         self.setVisible(logvar is not None)
 
     def reset(self, visible: bool) -> None:
@@ -113,6 +119,7 @@ class KLBars(QWidget):
         self.stubs.setOpts(x=[], height=[])
         self.plot.getAxis("bottom").setTicks([[]])
         self.heading.setText(message)
+        self.changed.emit()
 
     # -- reading -------------------------------------------------------------------
 

@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # these modules import torch; the window loads them only when
 
 RECENT_KEY = "recentCheckpoints"
 RECENT_LIMIT = 8
+NO_PRIOR_NOTE = ("Nothing pulled this model's codes towards N(0, I), so many of these z land where no "
+                 "image was encoded (compare the map) and decode to no digit in particular. A VAE's KL "
+                 "term is what fills that space.")
 
 
 def _format_z(z: np.ndarray, limit: int = 20) -> str:
@@ -371,6 +374,7 @@ class MainWindow(QMainWindow):
         self.manifold_panel.set_decoder(self.decode_2d)
         self.interpolation_panel.set_decoder(self.decode_2d)
         self.sampling_panel.set_decoder(session.decode, session.latent_dim)
+        self.sampling_panel.set_note("" if session.model.has_posterior else NO_PRIOR_NOTE)
         self.traversal_panel.set_decoder(session.decode, session.latent_dim)
         self.traversal_panel.kl_bars.show_codes(session.latent_mu, session.latent_logvar)
         self.hover_panel.canvas.set_placeholder("Hover over the map")
@@ -436,7 +440,9 @@ class MainWindow(QMainWindow):
         self.picked_index = index
         label = int(session.labels[index])
         mu, sigma = session.posterior(index)
-        self.original_panel.set_image(session.image(index), f"#{index} · digit {label}")
+        names = session.data.class_names
+        label = names[label] if 0 <= label < len(names) else str(label)  # a digit, or "Ankle boot"
+        self.original_panel.set_image(session.image(index), f"#{index} · {label}")
         self.reconstruction_panel.set_image(session.reconstruct(index), "decoded μ")
         self.map_plane.follow(session.latent_mu[index], index)  # the point as the map draws it
         self.map_plane.show_posterior(mu, sigma)
@@ -446,7 +452,7 @@ class MainWindow(QMainWindow):
         spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma[:shown])}{more})"
         name = "q(z|x): μ" if sigma is not None else "code"
         self.picked_caption.setText(f"{name} = ({', '.join(f'{v:+.2f}' for v in mu[:shown])}{more}){spread}")
-        self.statusBar().showMessage(f"Data point #{index} (digit {label}): μ = {_format_z(mu)[4:]}", 5000)
+        self.statusBar().showMessage(f"Data point #{index} ({label}): μ = {_format_z(mu, 6)[4:]}", 5000)
 
     def _clear_data_point(self) -> None:
         self.picked_index = None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QToolButton,
+    QVBoxLayout, QWidget,
 )
 
 from vae_explorer.core import plane as planes
@@ -50,23 +50,28 @@ class PlaneControls(QWidget):
     def _build(self) -> None:
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Two axes", MODE_AXES)
-        self.mode_combo.addItem("Principal components", MODE_PRINCIPAL)
+        self.mode_combo.addItem("Principal plane", MODE_PRINCIPAL)
         self.mode_combo.setToolTip("Two axes: a slice along two latent coordinates, the others held fixed.\n"
-                                   "Principal components: the plane through the codes' mean that keeps "
+                                   "Principal plane: the plane through the codes' mean that keeps "
                                    "the most of their spread.")
         self.x_combo, self.y_combo = QComboBox(), QComboBox()
         self.x_combo.setToolTip("Latent coordinate along the map's horizontal axis")
         self.y_combo.setToolTip("Latent coordinate along the map's vertical axis")
-        self.follow_check = QCheckBox("F&ollow clicked point")
+        # Short texts (the tooltips say the rest): the row must fit the map's width in a small window.
+        others = QLabel("Others:")
+        others.setToolTip("Where the coordinates not on the map are held (the sliders below)")
+        self.follow_check = QCheckBox("F&ollow clicks")
         self.follow_check.setChecked(True)
         self.follow_check.setToolTip("Clicking a data point holds the other coordinates at its posterior mean")
-        self.picked_button = QPushButton("From &picked point")
+        self.picked_button = QToolButton(text="&Picked point")
         self.picked_button.setToolTip("Hold the other coordinates at the mean of the last clicked data point")
         self.picked_button.setEnabled(False)
-        self.zero_button = QPushButton("&Zero")
+        self.zero_button = QToolButton(text="&Zero")
         self.zero_button.setToolTip("Hold the other coordinates at 0, the prior's mean")
         self.note = QLabel("")
         self.note.setObjectName("hint")
+        # Clipped in a narrow window rather than widening it; its tooltip repeats it whole.
+        self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         self.axis_widgets: list[QWidget] = []  # shown only while the plane is made of two axes
@@ -77,10 +82,20 @@ class PlaneControls(QWidget):
             row.addWidget(widget)
             if widget is not self.mode_combo:
                 self.axis_widgets += [label, widget]
-        for widget in (self.follow_check, self.picked_button, self.zero_button):
-            row.addWidget(widget)
-            self.axis_widgets.append(widget)
+        # Where the other coordinates are held: beside the axes when the row has room, else on a row
+        # of its own (resizeEvent moves it), so a small window squeezes no button.
+        self.others = QWidget()
+        group = QHBoxLayout(self.others)
+        group.setContentsMargins(6, 0, 0, 0)
+        group.setSpacing(3)
+        for widget in (others, self.picked_button, self.zero_button, self.follow_check):
+            group.addWidget(widget)
+        self.axis_widgets.append(self.others)
         row.addWidget(self.note, 1)
+        self._rows = (row, QHBoxLayout())
+        self._rows[1].setContentsMargins(0, 0, 0, 0)
+        self._rows[1].addStretch(1)
+        row.insertWidget(row.indexOf(self.note), self.others)
 
         self.slider_grid = QGridLayout()
         self.slider_grid.setContentsMargins(0, 0, 0, 0)
@@ -98,6 +113,7 @@ class PlaneControls(QWidget):
         layout.setContentsMargins(8, 2, 8, 4)
         layout.setSpacing(3)
         layout.addLayout(row)
+        layout.addLayout(self._rows[1])
         layout.addWidget(self.scroll)
 
         self.mode_combo.currentIndexChanged.connect(self._on_mode)
@@ -119,6 +135,7 @@ class PlaneControls(QWidget):
             combo.setCurrentIndex(index)
             combo.blockSignals(False)
         self._last_axes = (0, 1)
+        self._fit_rows(self.width())  # longer axis names ("z784") widen the row
         for cell in self._slider_cells:
             for widget in cell:
                 self.slider_grid.removeWidget(widget)
@@ -161,6 +178,29 @@ class PlaneControls(QWidget):
         row_height = max((w.sizeHint().height() for cell in self._slider_cells for w in cell), default=20)
         self.scroll.setFixedHeight(rows * row_height + (rows - 1) * self.slider_grid.verticalSpacing())
         self._show_values()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_rows(event.size().width())
+
+    def _fit_rows(self, width: int) -> None:
+        """Put the others' controls beside the axes if width allows, else on the row below."""
+        row, spare = self._rows
+        margins = self.layout().contentsMargins().left() + self.layout().contentsMargins().right()
+        others = self.others.minimumSizeHint().width()
+        axes = row.minimumSize().width() - (others + row.spacing() if row.indexOf(self.others) >= 0 else 0)
+        # The explicit minimum keeps the layout from demanding the one-row width.
+        self.setMinimumWidth(max(axes, others) + margins)
+        if width >= axes + row.spacing() + others + margins:
+            if spare.indexOf(self.others) >= 0:
+                row.insertWidget(row.indexOf(self.note), self.others)
+        elif row.indexOf(self.others) >= 0:
+            spare.insertWidget(0, self.others)
+
+    @property
+    def on_two_rows(self) -> bool:
+        """Whether the narrow width has put the others' controls on a row of their own."""
+        return self._rows[1].indexOf(self.others) >= 0
 
     # ----- public API ------------------------------------------------------------------------
 
@@ -272,6 +312,7 @@ class PlaneControls(QWidget):
 
     def _update(self, emit: bool) -> None:
         plane = self._current_plane()
+        self.note.setToolTip(self.note.text())
         for widget in self.axis_widgets:  # axes and sliders whenever the plane is made of two axes
             widget.setVisible(plane is not self._principal)
         if plane != self.plane:

@@ -186,12 +186,16 @@ class SamplingPanel(QWidget):
         self.canvas = ImageCanvas(200)
         self.canvas.fit_height_to_width()
         self.canvas.setToolTip("Decoded means for z drawn from the prior")
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setVisible(False)
         form = QFormLayout()
         form.addRow("Grid size", self.size_spin)
         form.addRow("Seed", self.seed_spin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(resample)
+        layout.addWidget(self.note)
         layout.addWidget(self.canvas)
         layout.addStretch(1)
         self.size_spin.valueChanged.connect(self.resample)
@@ -208,6 +212,11 @@ class SamplingPanel(QWidget):
             self.resample()
         else:
             self.refresh()
+
+    def set_note(self, text: str) -> None:
+        """A line above the samples, e.g. why N(0, I) is the wrong place to sample this model from."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def resample(self) -> None:
         count = self.size_spin.value()

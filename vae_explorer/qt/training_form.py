@@ -119,26 +119,27 @@ class TrainingForm(QWidget):
             "machine and keeps the window responsive; more help only on an idle one."
         )
 
-        choice_grid = QGridLayout()
-        self._add_pair(choice_grid, 0, 0, "Kind", self.kind_combo, span=3)
-        self._add_pair(choice_grid, 1, 0, "Dataset", self.dataset_combo, span=3)
+        choice_grid = self._choice_grid = QGridLayout()
+        self._choice_labels = (self._add_pair(choice_grid, 0, 0, "Kind", self.kind_combo, span=3)[0],
+                               self._add_pair(choice_grid, 1, 0, "Dataset", self.dataset_combo, span=3)[0])
         self.fields = ConfigFields(registry.get_kind(self.kind()).Config)
         self._model_column = QVBoxLayout()
         self._model_column.addLayout(choice_grid)
         self._model_column.addWidget(self.fields)
-        # Two label/field pairs per row keep the form short, leaving height for the curves.
-        run_grid = QGridLayout()
-        self._add_pair(run_grid, 0, 0, "Epochs", self.epochs_spin)
-        self._add_pair(run_grid, 0, 1, "Batch size", self.batch_spin)
-        self._add_pair(run_grid, 1, 0, "Learning rate", self.lr_edit)
-        self._add_pair(run_grid, 1, 1, "Seed", self.seed_spin)
-        self._add_pair(run_grid, 2, 0, "Device", self.device_combo)
-        self._add_pair(run_grid, 2, 1, "CPU threads", self.threads_spin)
-        self._kl_widgets = (self._add_pair(run_grid, 3, 0, "β (KL weight)", self.beta_spin),
-                            self._add_pair(run_grid, 3, 1, "KL warm-up", self.warmup_spin))
+        # Two label/field pairs per row keep the form short, leaving height for the curves; a dock
+        # too narrow for two gets one a row (resizeEvent), rather than a sideways scroll bar.
+        run_grid = self._run_grid = QGridLayout()
+        run_fields = (("Epochs", self.epochs_spin), ("Batch size", self.batch_spin),
+                      ("Learning rate", self.lr_edit), ("Seed", self.seed_spin),
+                      ("Device", self.device_combo), ("CPU threads", self.threads_spin),
+                      ("β (KL weight)", self.beta_spin), ("KL warm-up", self.warmup_spin))
+        self._run_pairs = [self._add_pair(run_grid, index // 2, index % 2, text, field)
+                           for index, (text, field) in enumerate(run_fields)]
+        self._kl_widgets = tuple(self._run_pairs[-2:])
+        self.run_columns, self._two_column_width = 2, 0
         model_box = QGroupBox("Model")
         model_box.setLayout(self._model_column)
-        run_box = QGroupBox("Training")
+        run_box = self.run_box = QGroupBox("Training")
         run_box.setLayout(run_grid)
         form_column = QVBoxLayout(self)
         form_column.setContentsMargins(0, 0, 0, 0)
@@ -148,6 +149,14 @@ class TrainingForm(QWidget):
         self.kind_combo.currentIndexChanged.connect(self._rebuild_fields)
         self.dataset_combo.currentIndexChanged.connect(lambda: self.datasetChanged.emit(self.dataset()))
         self._show_kl_settings()
+        self._align_labels()
+        self._lay_out_run(1)  # measured once: the width one pair a row needs, the form's least
+        self._one_column_width = run_box.minimumSizeHint().width()
+        self._lay_out_run(2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_run_grid(event.size().width())
 
     # -- reading -------------------------------------------------------------------
 
@@ -239,7 +248,39 @@ class TrainingForm(QWidget):
         old.hide()
         old.deleteLater()
         self._show_kl_settings()
+        self._align_labels()
         self.kindChanged.emit(self.kind())
+
+    def _align_labels(self) -> None:
+        # Kind and Dataset sit in their own grid above the kind's fields: one label width for both
+        # keeps the Model box's editors in one column.
+        width = max(self.fields.label_width(), *(label.sizeHint().width() for label in self._choice_labels))
+        self._choice_grid.setColumnMinimumWidth(0, width)
+        self.fields.set_label_width(width)
+
+    def _fit_run_grid(self, width: int) -> None:
+        if self.run_columns == 2:
+            self._two_column_width = self.run_box.minimumSizeHint().width()
+        # Explicit, so the layout does not hold the form at the two-column width.
+        self.setMinimumWidth(max(self._one_column_width, self._model_box_width()))
+        columns = 2 if width >= self._two_column_width else 1
+        if columns != self.run_columns:
+            self._lay_out_run(columns)
+
+    def _model_box_width(self) -> int:
+        return self.layout().itemAt(0).widget().minimumSizeHint().width()
+
+    def _lay_out_run(self, columns: int) -> None:
+        grid = self._run_grid
+        for pair in self._run_pairs:
+            for widget in pair:
+                grid.removeWidget(widget)
+        for index, (label, field) in enumerate(self._run_pairs):
+            row, pair = divmod(index, columns)
+            grid.addWidget(label, row, 2 * pair)
+            grid.addWidget(field, row, 2 * pair + 1)
+        grid.setColumnStretch(3, 1 if columns == 2 else 0)
+        self.run_columns = columns
 
     def _show_kl_settings(self) -> None:
         visible = self.has_kl_settings()

@@ -4,6 +4,8 @@ Row k sweeps coordinate k over evenly spaced values while every other
 coordinate stays at the chosen z (the pinned point, or a clicked data point's
 mean), so a row that barely changes is a dimension the decoder ignores. Works
 for any latent size: the map shows two dimensions, this tab shows all of them.
+When the KL per dimension is known (the bars under the grid), the rows can
+come most used first, and the unused dimensions' labels are grey.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPolygonF
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox, QVBoxLayout,
-    QWidget,
+    QCheckBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSpinBox,
+    QVBoxLayout, QWidget,
 )
 
 from vae_explorer.core import latent
 from vae_explorer.core.plane import traversals
 from vae_explorer.qt.image_views import ImageCanvas, save_array_png
-from vae_explorer.qt.kl_bars import KLBars
+from vae_explorer.qt.kl_bars import ACTIVE_NATS, KLBars
 from vae_explorer.qt.scrolling import fill_with_scrolling
 
 Decoder = Callable[[np.ndarray], np.ndarray]  # (M, d) latent points -> (M, H, W) images
@@ -29,6 +31,7 @@ MAX_ROWS = 16  # rows shown at once; a larger latent is paged with "First row"
 PADDING = 2  # pixels between tiles
 GUTTER = 30  # room left of the tiles for the row labels
 HEADER = 16  # room above the tiles for the swept values
+LABEL_COLOUR, UNUSED_COLOUR = QColor(200, 200, 208), QColor(105, 107, 115)
 
 
 class TraversalCanvas(ImageCanvas):
@@ -39,10 +42,12 @@ class TraversalCanvas(ImageCanvas):
         self.row_labels: list[str] = []
         self.column_values = np.zeros(0, np.float32)
         self.marks: list[float | None] = []  # per row: where z itself sits, as a fraction of the sweep
+        self.used: list[bool] = []  # per row: whether the model uses that dimension (all, when unknown)
 
     def set_traversals(self, tiles: np.ndarray | None, row_labels: list[str], values: np.ndarray,
-                       marks: list[float | None]) -> None:
+                       marks: list[float | None], used: list[bool] | None = None) -> None:
         self.row_labels, self.column_values, self.marks = row_labels, values, marks
+        self.used = list(used) if used is not None else [True] * len(row_labels)
         self.set_array(tiles)
 
     def image_rect(self) -> QRect:
@@ -70,8 +75,8 @@ class TraversalCanvas(ImageCanvas):
         painter.drawImage(target, self._image)
         rows, cols = max(len(self.row_labels), 1), max(len(self.column_values), 1)
         row_h, col_w = target.height() / rows, target.width() / cols
-        painter.setPen(QColor(200, 200, 208))
         for r, text in enumerate(self.row_labels):
+            painter.setPen(LABEL_COLOUR if r >= len(self.used) or self.used[r] else UNUSED_COLOUR)
             cell = QRect(0, int(target.top() + r * row_h), GUTTER - 4, int(row_h))
             painter.drawText(cell, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
         painter.setPen(QColor(150, 152, 160))
@@ -106,8 +111,11 @@ class TraversalPanel(QWidget):
         self.steps_spin = QSpinBox(minimum=3, maximum=21, value=9)
         self.steps_spin.setToolTip("Images per row")
         self.first_spin = QSpinBox(minimum=1, maximum=1, value=1)
-        self.first_spin.setPrefix("z")
-        self.first_spin.setToolTip(f"The first dimension shown; at most {MAX_ROWS} rows fit at once")
+        self.first_spin.setToolTip(f"The first row shown; at most {MAX_ROWS} rows fit at once")
+        self.sort_check = QCheckBox("Most used first")
+        self.sort_check.setChecked(True)
+        self.sort_check.setToolTip("Order the rows by the KL of their dimension (the bars below), largest "
+                                   "first, so the dimensions the model uses come before the ones it ignores")
         self.source_label = QLabel("")
         self.source_label.setWordWrap(True)
         self.canvas = TraversalCanvas()
@@ -121,6 +129,7 @@ class TraversalPanel(QWidget):
         form.addRow("Sweep", self.range_spin)
         form.addRow("Steps", self.steps_spin)
         form.addRow("First row", self.first_spin)
+        form.addRow("", self.sort_check)
         hint = QLabel("Pin a point on the map or click a data point to traverse around it.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
@@ -142,6 +151,8 @@ class TraversalPanel(QWidget):
         fill_with_scrolling(self, content)
         for spin in (self.range_spin, self.steps_spin, self.first_spin):
             spin.valueChanged.connect(self.refresh)
+        self.sort_check.toggled.connect(self.refresh)
+        self.kl_bars.changed.connect(self.refresh)
 
     @property
     def array(self) -> np.ndarray | None:
@@ -169,21 +180,41 @@ class TraversalPanel(QWidget):
             self.z, self.source = z.copy(), source
             self.refresh()
 
+    def _kl(self) -> np.ndarray | None:
+        """KL per dimension of this latent, when the bars hold it."""
+        kl = self.kl_bars.values()
+        return kl if len(kl) == self.latent_dim and len(kl) > 0 else None
+
     def refresh(self) -> None:
-        dim = self.latent_dim
+        dim, kl = self.latent_dim, self._kl()
+        by_use = self.sort_check.isChecked() and kl is not None
+        self.sort_check.setEnabled(kl is not None)
+        self.first_spin.setPrefix("row " if by_use else "z")
+        order = np.argsort(-kl, kind="stable") if by_use else np.arange(dim)
         first = self.first_spin.value() - 1
-        self.dims = list(range(first, min(dim, first + MAX_ROWS)))
+        self.dims = [int(d) for d in order[first : first + MAX_ROWS]]
         spread = self.range_spin.value()
         self.values = np.linspace(-spread, spread, self.steps_spin.value()).astype(np.float32)
-        shown = f"z{self.dims[0] + 1}–z{self.dims[-1] + 1} of {dim}" if len(self.dims) < dim else f"all {dim}"
-        self.source_label.setText(f"Around {self.source}; {shown} dimensions.")
+        if len(self.dims) == dim:
+            shown = f"all {dim} dimensions"
+        elif by_use:
+            shown = f"rows {first + 1}–{first + len(self.dims)} of {dim}"
+        else:
+            shown = f"z{self.dims[0] + 1}–z{self.dims[-1] + 1} of {dim} dimensions"
+        text = f"Around {self.source}; {shown}"
+        if by_use:
+            text += ", most used first"
+        used = None if kl is None else [bool(kl[d] > ACTIVE_NATS) for d in self.dims]
+        if used is not None and not all(used):
+            text += f". Grey labels: dimensions the model does not use (KL under {ACTIVE_NATS:g} nats)"
+        self.source_label.setText(text + ".")
         if self.decoder is None:
             return
         images = self.decoder(traversals(self.z, self.dims, self.values))
         tiles = latent.tile_images(images, len(self.dims), len(self.values), padding=PADDING)
         marks = [float((self.z[d] + spread) / (2 * spread)) if abs(self.z[d]) <= spread else None
                  for d in self.dims]
-        self.canvas.set_traversals(tiles, [f"z{d + 1}" for d in self.dims], self.values, marks)
+        self.canvas.set_traversals(tiles, [f"z{d + 1}" for d in self.dims], self.values, marks, used)
 
     def export_png(self, path: str) -> None:
         if self.array is None:

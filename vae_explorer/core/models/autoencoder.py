@@ -38,7 +38,7 @@ from vae_explorer.core.models.vae import (
     likelihood_title,
 )
 
-CORRUPTIONS = (("gaussian", "Gaussian noise (σ = level), clipped to [0, 1]"),
+CORRUPTIONS = (("gaussian", "Gaussian noise, σ = level"),
                ("mask", "Black out a random fraction (level) of pixels"))
 
 
@@ -48,7 +48,7 @@ class AutoencoderConfig:
     hidden_sizes: tuple[int, ...] = hidden_sizes_field()
     latent_dim: int = latent_dim_field()
     likelihood: str = likelihood_field(FIXED_LIKELIHOODS)
-    gaussian_std: float = gaussian_std_field()
+    gaussian_std: float = gaussian_std_field(when=("gaussian",))
     image_shape: tuple[int, int] = image_shape_field()
 
     def __post_init__(self) -> None:

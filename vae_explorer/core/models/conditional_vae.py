@@ -44,7 +44,7 @@ class ConditionalVAEConfig:
     hidden_sizes: tuple[int, ...] = hidden_sizes_field()
     latent_dim: int = latent_dim_field()
     likelihood: str = likelihood_field(FIXED_LIKELIHOODS)
-    gaussian_std: float = gaussian_std_field()
+    gaussian_std: float = gaussian_std_field(when=("gaussian",))
     image_shape: tuple[int, int] = image_shape_field()
     num_classes: int = form_field(10, "Classes", "How many labels the data has; taken from the data.",
                                   show=False)

@@ -61,7 +61,7 @@ def hidden_sizes_field():
 
 def latent_dim_field():
     return form_field(2, "Latent size", "Dimensions of z. The map draws 2-D spaces directly; with more, "
-                      "it shows the first two.", minimum=1, maximum=MAX_LATENT)
+                      "it shows a plane through them that you choose.", minimum=1, maximum=MAX_LATENT)
 
 
 def likelihood_field(choices=FIXED_LIKELIHOODS):
@@ -69,9 +69,10 @@ def likelihood_field(choices=FIXED_LIKELIHOODS):
                       choices=choices)
 
 
-def gaussian_std_field():
+def gaussian_std_field(when=("gaussian", "learned_gaussian")):
     return form_field(0.1, "Gaussian σ", "Standard deviation of the Gaussian likelihood, in pixel units "
-                      "(a learned σ starts here).", minimum=0.001, maximum=10.0, step=0.01)
+                      "(a learned σ starts here).", minimum=0.001, maximum=10.0, step=0.01,
+                      when={"likelihood": when})
 
 
 def image_shape_field():
@@ -151,10 +152,10 @@ class VAEConfig:
     # For the learned σ: one per pixel, or one for the image; and the floor that
     # keeps σ from shrinking towards zero on pixels that are always black.
     variance: str = form_field("per_pixel", "Learned σ", "With a learned σ: one per pixel, or one shared "
-                               "by all pixels.", choices=VARIANCES)
+                               "by all pixels.", choices=VARIANCES, when={"likelihood": ("learned_gaussian",)})
     min_std: float = form_field(0.01, "Smallest σ", "With a learned σ: the floor it cannot go below; a "
                                 "σ near zero on always-black pixels would swamp the loss.",
-                                minimum=0.001, maximum=1.0, step=0.01)
+                                minimum=0.001, maximum=1.0, step=0.01, when={"likelihood": ("learned_gaussian",)})
     image_shape: tuple[int, int] = image_shape_field()
 
     def __post_init__(self) -> None:
