@@ -308,3 +308,28 @@ def test_methods_a_model_cannot_run_are_greyed_and_explained(qtbot, bundled_test
     widget.run_to_end()
     assert widget.status_label.text().startswith("Not available for this model:")
     assert "no pixel likelihood" in widget.status_label.text()
+
+
+def test_a_conditional_model_imputes_a_digit_told_its_own_class(qtbot, bundled_test_set):
+    from vae_explorer.core.checkpoint import Checkpoint
+    from vae_explorer.core.models import registry
+    from vae_explorer.core.models.base import WithClass
+    from vae_explorer.core.session import ExplorerSession
+
+    kind = registry.get_kind("conditional_vae")
+    model = registry.build("conditional_vae", kind.Config(hidden_sizes=(16,)), seed=0).eval()
+    session = ExplorerSession.create(Checkpoint(model=model), bundled_test_set.subset(30))
+    session.condition = 0  # the map decodes zeros; the imputed digit still gets its own class
+    widget = ImputationPanel(session)
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.timer.setInterval(1)
+    index = int(np.flatnonzero(session.labels != 0)[0])
+    widget.choose_image(index)
+    qtbot.mouseClick(widget.preset_buttons[MIDDLE], LEFT)
+    widget.steps_spin.setValue(3)
+    run_by_button(qtbot, widget)
+    mask = imp.preset_mask(MIDDLE, widget.image_shape)
+    own = WithClass(model, int(session.labels[index]))
+    expected = list(imp.iterative_imputation(own, session.image(index), mask, steps=3))[-1].image
+    np.testing.assert_allclose(widget.imputed_tile.array, expected, atol=1e-6)

@@ -68,11 +68,15 @@ class ExplorerSession:
     @property
     def decoding_model(self) -> ExplorableModel:
         """The model as the views use it: a conditional one with the chosen class bound to it."""
+        return self.model_for_class(self.condition)
+
+    def model_for_class(self, label: int) -> ExplorableModel:
+        """The model with class `label` bound to it when it is conditional; else the model itself."""
         if not self.model.is_conditional:
             return self.model
         from vae_explorer.core.models.base import WithClass
 
-        return WithClass(self.model, self.condition)
+        return WithClass(self.model, int(label))
 
     @property
     def labels(self) -> np.ndarray:

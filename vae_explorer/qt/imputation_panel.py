@@ -293,7 +293,10 @@ class ImputationPanel(QWidget):
         """Generator of GUI updates; each next() does one small piece of work."""
         session = self.session
         assert session is not None
-        model, image, mask = session.decoding_model, self.original.copy(), self.mask
+        # A conditional model is told the digit's own class (a drawn or edited image has the index's).
+        model = session.model_for_class(session.labels[self.index] if self.index < len(session.data)
+                                        else session.condition)
+        image, mask = self.original.copy(), self.mask
         if method == METHOD_ITERATIVE:
             total = self.steps_spin.value()
             for step in imp.iterative_imputation(model, image, mask, steps=total):
