@@ -45,7 +45,9 @@ def open_window(qtbot, session, settings):
 
 @pytest.fixture
 def window5(qtbot, session5, settings):
-    return open_window(qtbot, session5, settings)
+    window = open_window(qtbot, session5, settings)
+    window.map_plane.controls.set_axes(0, 1)  # the tests below start from z1 x z2
+    return window
 
 
 def plane_title(window) -> str:
@@ -96,14 +98,20 @@ def empty_spot(view) -> np.ndarray:
     pytest.fail("no empty spot on the map")
 
 
-def test_plane_controls_show_only_for_latents_above_two_dims(window5, session5, main_window):
+def test_plane_controls_show_only_for_latents_above_two_dims(qtbot, session5, settings, main_window):
+    window5 = open_window(qtbot, session5, settings)
     controls = window5.map_plane.controls
     assert controls.isVisible()
     assert [controls.x_combo.itemText(i) for i in range(controls.x_combo.count())] == ["z1", "z2", "z3", "z4", "z5"]
-    assert controls.axes == (0, 1)
-    assert [k for k, slider in enumerate(controls.sliders) if slider.isVisible()] == [2, 3, 4]
+    # A VAE opens on the two dimensions it uses most (the largest mean KL over the shown data).
+    kl = latent.kl_per_dimension(session5.latent_mu, session5.latent_logvar)
+    x, y = (int(i) for i in np.argsort(-kl, kind="stable")[:2])
+    assert controls.axes == (x, y)
+    assert [k for k, slider in enumerate(controls.sliders) if slider.isVisible()] == sorted(set(range(5)) - {x, y})
+    np.testing.assert_array_equal(window5.latent_view.codes, session5.latent_mu[:, [x, y]])
+    assert f"plane z{x + 1} × z{y + 1}, others at 0" in plane_title(window5)
+    controls.set_axes(0, 1)
     np.testing.assert_array_equal(window5.latent_view.codes, session5.latent_mu[:, :2])
-    assert "plane z1 × z2, others at 0" in plane_title(window5)
     # A 2-D model: the map as it always was, no controls.
     assert not main_window.map_plane.controls.isVisible()
     assert "plane" not in plane_title(main_window)

@@ -54,6 +54,17 @@ def _format_z(z: np.ndarray, limit: int = 20) -> str:
     return "z = (" + ", ".join(f"{v:+.3f}" for v in values[:limit]) + more + ")"
 
 
+def _most_used_axes(session) -> tuple[int, int] | None:
+    """The two latent dimensions with the most KL over the shown data: where a VAE's map has structure."""
+    if session.latent_logvar is None or session.latent_dim <= 2:
+        return None
+    kl = latent.kl_per_dimension(session.latent_mu, session.latent_logvar)
+    if not np.isfinite(kl).all():
+        return None
+    first, second = np.argsort(-kl, kind="stable")[:2]
+    return int(first), int(second)
+
+
 class MainWindow(QMainWindow):
     sessionChanged = Signal(object)  # the new committed ExplorerSession
     dataPointPicked = Signal(int)  # index into session.data of a clicked data point
@@ -362,7 +373,8 @@ class MainWindow(QMainWindow):
         picked = self.picked_index  # the clicked data point stays picked if the split still has it
         picked = picked if picked is not None and picked < len(session.data) else None
         self.map_plane.configure(session.latent_mu, session.latent_dim, follow=picked,
-                                 prefer_principal=session.latent_logvar is None)
+                                 prefer_principal=session.latent_logvar is None,
+                                 prefer_axes=_most_used_axes(session))
         if (autorange or previous is None or previous.data is not session.data
                 or len(self.latent_view.codes) != len(session.latent_mu)):
             self.latent_view.set_points(self.map_plane.map_points(), session.labels, autorange=autorange,

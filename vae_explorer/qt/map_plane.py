@@ -35,16 +35,19 @@ class MapPlane(QObject):
         self._codes = np.zeros((0, 2), np.float32)  # the full codes on the map
         self._picked: tuple[np.ndarray, np.ndarray | None] | None = None  # full mu, sigma of the picked point
         self._hovered: np.ndarray | None = None  # last map point under the cursor
+        self._preferred = False  # the window's preferred plane applied to this latent space yet
         self.controls.planeChanged.connect(self._on_plane_chosen)
         window.latent_view.hovered.connect(self._remember_hover)
 
     def configure(self, codes: np.ndarray, dim: int, follow: int | None = None,
-                  prefer_principal: bool = False) -> None:
+                  prefer_principal: bool = False, prefer_axes: tuple[int, int] | None = None) -> None:
         """Fit a new session or quick look (codes (N, dim)), following data point `follow`.
 
         prefer_principal opens a new latent space on its principal plane: a code
         without a prior (an autoencoder's, a VQ-VAE's grid) has no meaningful
-        origin for the other coordinates. The window redraws its own map
+        origin for the other coordinates. prefer_axes opens it on those two
+        coordinates instead of z1 and z2 (the window passes the two a VAE uses
+        most, by KL). The window redraws its own map
         afterwards; `changed` tells other overlays.
         """
         self._codes = np.asarray(codes, np.float32).reshape(len(codes), dim)
@@ -52,11 +55,17 @@ class MapPlane(QObject):
         if dim <= 2:
             self.plane = planes.identity(dim)
         else:
-            new_space = dim != self.controls.dim
+            if dim != self.controls.dim:
+                self._preferred = False  # a new space: open it where the window prefers
             self.controls.set_space(dim, self._codes)
-            if new_space and prefer_principal:
+            # Once per space, and not for the start-up quick look, which has no preference.
+            if not self._preferred and (prefer_principal or prefer_axes):
+                self._preferred = True
                 self.controls.blockSignals(True)  # the window redraws once, below
-                self.controls.set_mode(MODE_PRINCIPAL)
+                if prefer_principal:
+                    self.controls.set_mode(MODE_PRINCIPAL)
+                else:
+                    self.controls.set_axes(*prefer_axes)
                 self.controls.blockSignals(False)
             if follow is not None and follow < len(self._codes):
                 self.controls.follow(self._codes[follow], follow, emit=False)
