@@ -18,7 +18,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from vae_explorer.core.latent import kl_per_dimension
-from vae_explorer.qt.theme import PLOT_BACKGROUND, PLOT_TEXT
+from vae_explorer.qt.theme import PLOT_BACKGROUND, PLOT_TEXT, style_fixed_plot
 
 # Below this mean KL (nats) a dimension carries next to no information about the image.
 ACTIVE_NATS = 0.01
@@ -51,14 +51,7 @@ class KLBars(QWidget):
         self.plot_widget.setToolTip(TOOLTIP)
         self.heading.setToolTip(TOOLTIP)
         plot = self.plot = self.plot_widget.getPlotItem()
-        # A summary, not something to explore: no zooming (and the wheel scrolls the panel).
-        plot.setMenuEnabled(False)
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen(PLOT_TEXT)
-            plot.getAxis(axis).setPen("#6a6c74")
-        plot.getAxis("left").setWidth(52)
+        style_fixed_plot(plot)  # a summary, not something to explore
         plot.getAxis("left").enableAutoSIPrefix(False)  # "(x0.001)" would not fit beside the axis
         plot.setLabel("left", "KL (nats)", color=PLOT_TEXT)
         plot.setLabel("bottom", "latent dimension, largest KL first", color=PLOT_TEXT)

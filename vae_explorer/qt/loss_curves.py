@@ -17,7 +17,7 @@ from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vae_explorer.core.training.trainer import EpochStats
-from vae_explorer.qt.theme import PLOT_BACKGROUND, PLOT_TEXT
+from vae_explorer.qt.theme import PLOT_BACKGROUND, PLOT_TEXT, style_fixed_plot
 
 DEFAULT_TERMS = {"loss": "loss"}  # until a kind's term_labels arrive
 TOOLTIP_TAIL = (
@@ -128,14 +128,7 @@ class LossCurves(QWidget):
             plot.setLabel("bottom", "epoch", color=PLOT_TEXT)
         else:  # the x axes are linked: the last plot's epoch numbers serve them all
             plot.getAxis("bottom").setStyle(showValues=False)
-        # Live, auto-ranged plots: no zooming by hand (and the wheel scrolls the panel).
-        plot.setMenuEnabled(False)
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen(PLOT_TEXT)
-            plot.getAxis(axis).setPen("#6a6c74")
-        plot.getAxis("left").setWidth(52)
+        style_fixed_plot(plot)  # live and auto-ranged: no zooming by hand
 
     def _add_series(self, plot: pg.PlotItem, term: str) -> None:
         running = plot.plot(pen=pg.mkPen(RUNNING_COLOUR, width=1))

@@ -9,6 +9,18 @@ from PySide6.QtWidgets import QApplication
 PLOT_BACKGROUND = (20, 22, 26)
 PLOT_TEXT = "#c8c8d0"
 
+
+def style_fixed_plot(plot) -> None:
+    """A pyqtgraph PlotItem that shows, not explores: no menu, no zoom (the wheel scrolls the panel),
+    our axis colours and a left axis wide enough for the numbers."""
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).setTextPen(PLOT_TEXT)
+        plot.getAxis(axis).setPen("#6a6c74")
+    plot.getAxis("left").setWidth(52)
+
 STYLE_SHEET = """
 QToolTip { color: #e8e8ec; background-color: #2b2d33; border: 1px solid #55575f; padding: 4px; }
 QDockWidget::title { padding: 5px 8px; background: #2a2c31; font-weight: bold; }
