@@ -116,6 +116,18 @@ def test_click_on_a_data_point_shows_image_reconstruction_and_posterior_ellipses
     assert f"#{index}" in main_window.original_panel.caption.text()
 
 
+def test_a_click_on_a_class_name_in_the_legend_toggles_it_too(main_window, qtbot):
+    view = main_window.latent_view
+    _sample, label = view.legend.items[6]
+    at = view.plot_widget.mapFromScene(label.sceneBoundingRect().center())
+    viewport = view.plot_widget.viewport()
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    assert not view.class_items[6].isVisible()
+    assert all(view.class_items[d].isVisible() for d in range(10) if d != 6)
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    assert view.class_items[6].isVisible()
+
+
 def test_legend_click_hides_a_digit_and_picking_skips_it(main_window, shipped_session, qtbot):
     view = main_window.latent_view
     sample, _label = view.legend.items[3]

@@ -279,3 +279,33 @@ def test_window_layout_comes_back_next_time(qtbot, shipped_session, settings):
     qtbot.addWidget(second)
     second.show()
     assert not second.tool_dock.isVisible() and second.inspector_dock.isVisible()
+
+
+def test_the_view_menu_hides_and_shows_the_inspector_and_the_tools(main_window):
+    for dock in (main_window.inspector_dock, main_window.tool_dock):
+        action = dock.toggleViewAction()
+        assert action.isEnabled() and action.isChecked()
+        action.trigger()
+        assert not dock.isVisible() and not action.isChecked()
+        action.trigger()
+        assert dock.isVisible() and action.isChecked()
+
+
+def test_z_zooms_onto_the_clicked_posterior_and_a_new_model_is_refitted(main_window, shipped_session, qtbot,
+                                                                         tmp_path):
+    from vae_explorer.core.checkpoint import save_checkpoint
+
+    assert not main_window.zoom_to_posterior()  # nothing clicked yet: a note, no zoom
+    main_window._show_data_point(5)
+    mu, sigma = shipped_session.posterior(5)
+    qtbot.keyClick(main_window, Qt.Key.Key_Z)
+    xmin, xmax, ymin, ymax = main_window.latent_view.visible_rect()
+    assert xmin < mu[0] - 3.9 * sigma[0] and mu[0] + 3.9 * sigma[0] < xmax
+    assert xmax - xmin < 20 * sigma[0] + 0.05  # the ellipses now fill much of the map
+    # Opening another model refits the view to its codes, wherever they lie.
+    wide = np.abs(shipped_session.latent_mu).max()
+    main_window.latent_view.view_box.setRange(xRange=(40, 41), yRange=(40, 41), padding=0)
+    path = save_checkpoint(main_window.session.checkpoint, tmp_path / "model.safetensors")
+    assert main_window.open_checkpoint(path)
+    xmin, xmax, ymin, ymax = main_window.latent_view.visible_rect()
+    assert xmin < 0 < xmax and xmax - xmin > wide

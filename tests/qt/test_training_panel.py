@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QStyle
 import torch
 from PySide6.QtCore import Qt
 
@@ -146,6 +147,8 @@ def test_pause_holds_training_and_resume_continues(qtbot, long_panel):
         click(qtbot, panel.start_button)
     click(qtbot, panel.pause_button)
     assert panel.is_paused() and panel.pause_button.text() == "Resume"
+    play = panel.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay).pixmap(16).toImage()
+    assert panel.pause_button.icon().pixmap(16).toImage() == play  # the icon says what a press does
     qtbot.wait(300)  # the batch under way when Pause was pressed may still report
     reports_when_paused = len(progress)
     qtbot.wait(700)
@@ -155,6 +158,7 @@ def test_pause_holds_training_and_resume_continues(qtbot, long_panel):
     with qtbot.waitSignal(panel.trainingProgress, timeout=SIGNAL_TIMEOUT_MS):
         click(qtbot, panel.pause_button)
     assert not panel.is_paused() and panel.pause_button.text() == "Pause"
+    assert panel.pause_button.icon().pixmap(16).toImage() != play
     with qtbot.waitSignal(panel.trainingCancelled, timeout=10_000):
         click(qtbot, panel.cancel_button)
 

@@ -69,8 +69,8 @@ class LatentView(QWidget):
             axis = self.plot_item.getAxis(name)
             axis.setTextPen(pg.mkPen(200, 200, 205))
             axis.setPen(pg.mkPen(120, 120, 128))
-        self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=(225, 225, 230),
-                                    brush=pg.mkBrush(30, 32, 38), pen=pg.mkPen(80, 80, 90))
+        self.legend = _ClassLegend(offset=(-10, 10), labelTextColor=(225, 225, 230),
+                                   brush=pg.mkBrush(30, 32, 38), pen=pg.mkPen(80, 80, 90))
         self.legend.setParentItem(self.view_box)
         self.legend.setToolTip("Click a class to hide or show it")
         self.legend.setZValue(100)
@@ -329,6 +329,18 @@ class LatentView(QWidget):
     def _on_range_changed(self, *_args) -> None:
         if self.manifold_visible():
             self._manifold_timer.start()
+
+
+class _ClassLegend(pg.LegendItem):
+    """pyqtgraph's legend toggles a class only from its marker; here the name toggles it too."""
+
+    def mouseClickEvent(self, event) -> None:  # noqa: N802 - pyqtgraph override
+        if event.button() == Qt.MouseButton.LeftButton:
+            for sample, label in self.items:
+                if label.sceneBoundingRect().contains(event.scenePos()):
+                    sample.mouseClickEvent(event)  # the marker's own toggle, so both stay in step
+                    return
+        super().mouseClickEvent(event)
 
 
 class _LegendProxy(pg.GraphicsObject):

@@ -42,6 +42,9 @@ if TYPE_CHECKING:  # these modules import torch; the window loads them only when
 
 RECENT_KEY = "recentCheckpoints"
 RECENT_LIMIT = 8
+# Closable too: Qt greys out a dock's View-menu toggle unless the dock can be closed.
+DOCK_FEATURES = (QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                 | QDockWidget.DockWidgetFeature.DockWidgetClosable)
 NO_PRIOR_NOTE = ("Nothing pulled this model's codes towards N(0, I), so many of these z land where no "
                  "image was encoded (compare the map) and decode to no digit in particular. A VAE's KL "
                  "term is what fills that space.")
@@ -239,7 +242,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Inspector", self)
         dock.setObjectName("inspectorDock")
         dock.setWidget(inspector)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(DOCK_FEATURES)
         inspector.setMinimumWidth(220)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.inspector_dock = dock
@@ -257,7 +260,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Tools", self)
         dock.setObjectName("toolDock")
         dock.setWidget(self.tool_tabs)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(DOCK_FEATURES)
         self.tool_tabs.setMinimumWidth(340)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tool_dock = dock
@@ -316,6 +319,8 @@ class MainWindow(QMainWindow):
         self.manifold_action = self._action(view, "&Manifold overlay", "M", "Tile decoded images over the map",
                                             self.manifold_check.toggle)
         self._action(view, "&Reset zoom", "R", "Fit the map to the data", self.latent_view.auto_range)
+        self._action(view, "&Zoom to posterior", "Z", "Zoom onto the clicked digit's q(z|x) (±4σ), where "
+                     "its ellipses are readable", self.zoom_to_posterior)
         self._action(view, "&Clear pins and overlays", "Esc", "Remove pin, ellipses and path", self.clear_marks)
         view.addSeparator()
         view.addAction(self.inspector_dock.toggleViewAction())
@@ -463,7 +468,8 @@ class MainWindow(QMainWindow):
         more = f", … {len(mu)} values" if len(mu) > shown else ""
         spread = "" if sigma is None else f", σ = ({', '.join(f'{v:.3f}' for v in sigma[:shown])}{more})"
         name = "q(z|x): μ" if sigma is not None else "code"
-        self.picked_caption.setText(f"{name} = ({', '.join(f'{v:+.2f}' for v in mu[:shown])}{more}){spread}")
+        zoom = "" if sigma is None else " · Z zooms onto it, R back"
+        self.picked_caption.setText(f"{name} = ({', '.join(f'{v:+.2f}' for v in mu[:shown])}{more}){spread}{zoom}")
         self.statusBar().showMessage(f"Data point #{index} ({label}): μ = {_format_z(mu, 6)[4:]}", 5000)
 
     def _clear_data_point(self) -> None:
@@ -472,6 +478,15 @@ class MainWindow(QMainWindow):
         self.reconstruction_panel.set_image(None)
         self.picked_caption.setText("")
         self.map_plane.clear_posterior()
+
+    def zoom_to_posterior(self) -> bool:
+        """Fill the map with the clicked digit's posterior: a few pixels wide at full view."""
+        extent = self.map_plane.posterior_extent()
+        if extent is None:
+            self.statusBar().showMessage("Click a data point first (a model with a posterior)", 5000)
+            return False
+        self.latent_view.view_box.setRange(xRange=extent[:2], yRange=extent[2:], padding=0.05)
+        return True
 
     def clear_marks(self) -> None:
         self.pinned_z = None
@@ -561,6 +576,7 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot open checkpoint", f"{exc}\n\nThe current model stays open.")
             self._remember_recent(path, remove=True) if not Path(path).exists() else None
             return False
+        self.latent_view.auto_range()  # another model's codes span another area
         self.unsaved = False
         self._update_title()
         self._remember_recent(path)
@@ -585,6 +601,7 @@ class MainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot save checkpoint", f"Could not write {path}: {exc}\n\n"
                                  "The model is still open; save it somewhere else.")
             return False
+        self.latent_view.auto_range()  # another model's codes span another area
         self.unsaved = False
         self._update_title()
         self._remember_recent(path)
@@ -692,6 +709,7 @@ class MainWindow(QMainWindow):
     def _on_training_finished(self, checkpoint: Checkpoint) -> None:
         checkpoint.path = None
         self.set_checkpoint(checkpoint)
+        self.latent_view.auto_range()  # the new model's codes span another area: show them all
         self.unsaved = True
         self._update_title()
         self.statusBar().showMessage("Training finished: the new model is now explored. "

@@ -95,6 +95,19 @@ class MapPlane(QObject):
         self._picked = (np.asarray(mu, np.float32).reshape(-1), sigma)
         self._draw_posterior()
 
+    def posterior_extent(self, k: float = 4.0) -> tuple[float, float, float, float] | None:
+        """(xmin, xmax, ymin, ymax) of the picked posterior's k-sigma box on the map; None without one."""
+        if self._picked is None or self._picked[1] is None:
+            return None
+        mu, sigma = self._picked
+        centre = self.plane.project(mu).reshape(-1)
+        spread = np.sqrt(np.diag(self.plane.project_covariance(sigma=sigma)))
+        if not (np.isfinite(centre).all() and np.isfinite(spread).all()):
+            return None
+        half = k * np.maximum(spread, 1e-3)
+        return (float(centre[0] - half[0]), float(centre[0] + half[0]),
+                float(centre[1] - half[1]), float(centre[1] + half[1]))
+
     def clear_posterior(self) -> None:
         self._picked = None
         self.window.latent_view.clear_overlay(KEY_POSTERIOR)

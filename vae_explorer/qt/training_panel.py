@@ -198,12 +198,18 @@ class TrainingPanel(QWidget):
             return
         if self._control.paused:
             self._control.resume()
-            self.pause_button.setText("Pause")
+            self._show_pause_button(paused=False)
             self.status_label.setText("Resumed")
         else:
             self._control.pause()
-            self.pause_button.setText("Resume")
+            self._show_pause_button(paused=True)
             self.status_label.setText("Paused: training waits before its next batch")
+
+    def _show_pause_button(self, paused: bool) -> None:
+        """Pause (with its icon) while running; Resume with a play icon while paused."""
+        pixmap = QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause
+        self.pause_button.setIcon(self.style().standardIcon(pixmap))
+        self.pause_button.setText("Resume" if paused else "Pause")
 
     def cancel(self) -> None:
         """Ask the run to stop; it does within one batch and emits trainingCancelled."""
@@ -355,7 +361,7 @@ class TrainingPanel(QWidget):
         self.form_box.setEnabled(False)
         self.start_button.setEnabled(False)
         self.pause_button.setEnabled(True)
-        self.pause_button.setText("Pause")
+        self._show_pause_button(paused=False)
         self.cancel_button.setEnabled(True)
         self.progress_bar.setValue(0)
         self.status_label.setText("Starting…")
@@ -366,7 +372,7 @@ class TrainingPanel(QWidget):
         self.form_box.setEnabled(True)
         self.start_button.setEnabled(True)
         self.pause_button.setEnabled(False)
-        self.pause_button.setText("Pause")
+        self._show_pause_button(paused=False)
         self.cancel_button.setEnabled(False)
         self.status_label.setText(message)
 
