@@ -163,3 +163,24 @@ def test_kind_settings_are_listed_and_bad_ones_refused_in_one_line(capsys):
     assert "unknown model kind 'transformer'" in capsys.readouterr().err
     assert main(["train", "--set", "latent_dim=two"]) == 2
     assert "latent_dim" in capsys.readouterr().err
+
+
+def test_gaps_prints_log_px_the_two_elbos_and_the_gaps(capsys):
+    from vae_explorer.core.checkpoint import default_checkpoint_path
+
+    assert main(["gaps", str(default_checkpoint_path()), "--limit", "3", "--steps", "20"]) == 0
+    out = capsys.readouterr().out
+    values = {}
+    for label in ("log p(x)", "ELBO q*", "ELBO q", "IWAE", "approximation gap", "amortization gap"):
+        line = next(line for line in out.splitlines() if line.startswith(label + " "))
+        values[label] = float(line.split()[-2])
+        assert line.endswith("nats")
+    assert values["log p(x)"] >= values["ELBO q*"] - 0.05 and values["ELBO q*"] >= values["ELBO q"]
+    assert values["approximation gap"] == pytest.approx(values["log p(x)"] - values["ELBO q*"], abs=0.02)
+
+
+def test_gaps_refuses_a_model_it_cannot_handle(capsys):
+    from vae_explorer.core.resources import shipped_checkpoint_path
+
+    code = main(["gaps", str(shipped_checkpoint_path().with_name("mnist-20d.safetensors")), "--limit", "2"])
+    assert code == 2 and "2-D latent" in capsys.readouterr().err

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", metavar="FILE", help="model to open (default: the shipped 2-D model)"
     )
     _add_common(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,gaps}")
 
     train = commands.add_parser("train", help="train a VAE and write a checkpoint")
     _add_common(train)
@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="importance samples per image (default: 100; the classic reference uses 5000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed for the sampled terms (default: 0)")
     evaluate.add_argument("--limit", type=int, default=0, metavar="N", help="use only the first N test images")
+
+    gaps = commands.add_parser("gaps", help="the approximation and amortization gaps of a 2-D model, in nats")
+    gaps.add_argument("checkpoint_file", metavar="CHECKPOINT", help="checkpoint of a model with a 2-D latent")
+    _add_common(gaps)
+    gaps.add_argument("--limit", type=int, default=0, metavar="N", help="use only the first N test images")
+    gaps.add_argument("--steps", type=int, default=300, help="Adam steps of the per-image optimisation (default: 300)")
+    gaps.add_argument("--seed", type=int, default=0, help="seed for the noise draws (default: 0)")
     return parser
 
 
@@ -98,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vae_explorer.commands.train import run_train
 
         return run_train(args)
+    if args.command == "gaps":
+        from vae_explorer.commands.gaps import run_gaps
+
+        return run_gaps(args)
     if args.command == "evaluate":
         from vae_explorer.commands.evaluate import run_evaluate
 
