@@ -17,7 +17,7 @@ from torch import nn
 
 from vae_explorer.core.config import ConfigError, form_field
 from vae_explorer.core.models.base import ExplorableModel, LatentCode
-from vae_explorer.core.models.likelihoods import PixelLikelihood, kl_to_standard_normal
+from vae_explorer.core.models.likelihoods import PixelLikelihood, negative_elbo_terms
 from vae_explorer.core.models.networks import decoder, encoder_trunk
 from vae_explorer.core.models.registry import register
 from vae_explorer.core.models.vae import (
@@ -107,7 +107,4 @@ class ConditionalVAE(ExplorableModel):
         labels = self.labels_for(labels, x.shape[0], device=x.device)
         code = self.encode(x, labels)
         z = VAE.reparameterize(code.mean, code.logvar, generator)
-        reconstruction = self.likelihood(z, labels).nll(x).mean()
-        kl = kl_to_standard_normal(code.mean, code.logvar).mean()
-        loss = reconstruction + beta * kl if beta else reconstruction
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+        return negative_elbo_terms(self.likelihood(z, labels).nll(x), code.mean, code.logvar, beta)

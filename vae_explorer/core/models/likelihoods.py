@@ -192,6 +192,21 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)
 
 
+def negative_elbo_terms(
+    nll: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, beta: float
+) -> dict[str, torch.Tensor]:
+    """{"loss", "reconstruction", "kl"}, means over the batch, from -log p(x|z) per image (N,)
+    and a diagonal Gaussian posterior (N, d): loss = reconstruction + beta * KL.
+
+    beta = 0 leaves the KL out of the graph, so even an overflowing KL cannot
+    reach the gradient; the KL is still reported.
+    """
+    reconstruction = nll.mean()
+    kl = kl_to_standard_normal(mean, logvar).mean()
+    loss = reconstruction + beta * kl if beta else reconstruction
+    return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+
 def gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag(exp(logvar))), summed over the last dimension."""
     return -0.5 * (LOG_2PI + logvar + (z - mu).pow(2) / logvar.exp()).sum(dim=-1)

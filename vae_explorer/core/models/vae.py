@@ -27,7 +27,7 @@ from vae_explorer.core.models.likelihoods import (
     FixedGaussianPixels,
     LearnedGaussianPixels,
     PixelLikelihood,
-    kl_to_standard_normal,
+    negative_elbo_terms,
 )
 from vae_explorer.core.models.networks import ARCHITECTURES, CONV_CHANNELS, decoder, encoder_trunk
 from vae_explorer.core.models.registry import register
@@ -234,8 +234,4 @@ class VAE(ExplorableModel):
         x = self.flat(x)
         code = self.encode(x)
         z = self.reparameterize(code.mean, code.logvar, generator)
-        reconstruction = self.likelihood(z).nll(x).mean()
-        kl = kl_to_standard_normal(code.mean, code.logvar).mean()
-        # beta = 0 leaves the KL out of the graph: even an overflowing KL cannot reach the gradient.
-        loss = reconstruction + beta * kl if beta else reconstruction
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+        return negative_elbo_terms(self.likelihood(z).nll(x), code.mean, code.logvar, beta)

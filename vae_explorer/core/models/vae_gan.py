@@ -33,7 +33,7 @@ from torch.func import functional_call
 
 from vae_explorer.core.config import ConfigError, form_field
 from vae_explorer.core.models.base import ExplorableModel, LatentCode
-from vae_explorer.core.models.likelihoods import BernoulliPixels, PixelLikelihood, kl_to_standard_normal
+from vae_explorer.core.models.likelihoods import BernoulliPixels, PixelLikelihood, negative_elbo_terms
 from vae_explorer.core.models.networks import decoder, encoder_trunk
 from vae_explorer.core.models.registry import register
 from vae_explorer.core.models.vae import (
@@ -133,20 +133,14 @@ class VAEGAN(ExplorableModel):
         noise = torch.randn((2, *code.mean.shape), generator=generator, device=x.device, dtype=x.dtype)
         z = code.mean + torch.exp(0.5 * code.logvar) * noise[0]
         logits = self._logits(z)
-        reconstruction = BernoulliPixels(logits).nll(x).mean()
-        kl = kl_to_standard_normal(code.mean, code.logvar).mean()
+        terms = negative_elbo_terms(BernoulliPixels(logits).nll(x), code.mean, code.logvar, beta)
         # Fakes: the mean images of the reconstructions and of as many prior samples,
         # so both the encoded points and the rest of the latent space get sharpened.
         fake = torch.sigmoid(torch.cat([logits, self._logits(noise[1])]))
         adversarial = self.adversarial(fake)
         discriminator = self.discriminator_loss(x, fake.detach())
-        return {
-            "loss": reconstruction + beta * kl + self.config.adversarial_weight * adversarial + discriminator,
-            "reconstruction": reconstruction,
-            "kl": kl,
-            "adversarial": adversarial,
-            "discriminator": discriminator,
-        }
+        terms["loss"] = terms["loss"] + self.config.adversarial_weight * adversarial + discriminator
+        return {**terms, "adversarial": adversarial, "discriminator": discriminator}
 
     def adversarial(self, fake: torch.Tensor) -> torch.Tensor:
         """The decoder's term, -log D(fake) per image: through a frozen copy of the discriminator."""
