@@ -14,7 +14,7 @@ from vae_explorer.core.models import registry
 def brute_force_log_px(model, x, cells=400, extent=5.0) -> float:
     """log p(x) summed on one uniform grid over the whole prior (0.025 per cell): no cleverness."""
     z, area = g._cells(-extent, extent, -extent, extent, cells)
-    joint = torch.cat([g._log_joint(model, x, z[k : k + 50_000]) for k in range(0, len(z), 50_000)])
+    joint = torch.cat([g._log_joint(g._decode(model, part), x, part) for part in z.split(50_000)])
     return float(torch.logsumexp(joint, dim=0)) + math.log(area)
 
 

@@ -28,7 +28,11 @@ from dataclasses import dataclass
 import torch
 
 from vae_explorer.core.models.base import ExplorableModel
-from vae_explorer.core.models.likelihoods import kl_to_standard_normal, standard_normal_log_density
+from vae_explorer.core.models.likelihoods import (
+    PixelLikelihood,
+    kl_to_standard_normal,
+    standard_normal_log_density,
+)
 
 COARSE_CELLS = 64  # per side, over ±COARSE_EXTENT
 COARSE_EXTENT = 4.0
@@ -70,28 +74,48 @@ def _cells(xmin: float, xmax: float, ymin: float, ymax: float, count: int) -> tu
     return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1), dx * dy
 
 
-def _log_joint(model: ExplorableModel, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """log p(x|z) + log p(z) of one image x (P,) at points z (G, 2), float64."""
-    likelihood = model.likelihood(z.to(torch.float32).to(model.device))
+def _decode(model: ExplorableModel, z: torch.Tensor) -> PixelLikelihood:
+    return model.likelihood(z.to(torch.float32).to(model.device))
+
+
+def _log_joint(likelihood: PixelLikelihood, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) + log p(z) of one image x (P,) at points z (G, 2) decoded as likelihood, float64."""
     log_px_z = -likelihood.nll(x.reshape(1, -1).expand(z.shape[0], -1)).to(torch.float64).cpu()
     return log_px_z + standard_normal_log_density(z)
 
 
+@dataclass(frozen=True)
+class CoarseGrid:
+    """The coarse grid's cells and their decodes: the same for every image, so decoded once."""
+
+    cells: torch.Tensor  # (COARSE_CELLS², 2)
+    likelihood: PixelLikelihood
+
+    @classmethod
+    @torch.no_grad()
+    def decode(cls, model: ExplorableModel) -> "CoarseGrid":
+        cells, _ = _cells(-COARSE_EXTENT, COARSE_EXTENT, -COARSE_EXTENT, COARSE_EXTENT, COARSE_CELLS)
+        return cls(cells, _decode(model, cells))
+
+
 @torch.no_grad()
-def exact_posterior(model: ExplorableModel, x: torch.Tensor) -> ExactPosterior:
-    """log p(x) and p(z|x) of one image (P,) or (H, W), to a small fraction of a nat (see the module docstring)."""
+def exact_posterior(model: ExplorableModel, x: torch.Tensor, coarse: CoarseGrid | None = None) -> ExactPosterior:
+    """log p(x) and p(z|x) of one image (P,) or (H, W), to a small fraction of a nat (see the module docstring).
+
+    coarse: the model's CoarseGrid, when many images are summed (it is decoded here otherwise).
+    """
     x = model.rows(x)[0]
-    coarse, _ = _cells(-COARSE_EXTENT, COARSE_EXTENT, -COARSE_EXTENT, COARSE_EXTENT, COARSE_CELLS)
-    weights = torch.softmax(_log_joint(model, x, coarse), dim=0)
-    mean = weights @ coarse
-    centred = coarse - mean
+    coarse = coarse if coarse is not None else CoarseGrid.decode(model)
+    weights = torch.softmax(_log_joint(coarse.likelihood, x, coarse.cells), dim=0)
+    mean = weights @ coarse.cells
+    centred = coarse.cells - mean
     covariance = (centred * weights[:, None]).T @ centred
     cell = 2 * COARSE_EXTENT / COARSE_CELLS
     half = torch.clamp(FINE_SPAN * covariance.diagonal().sqrt(), min=cell)
     for _ in range(4):  # widen while the border still holds mass
         box = (float(mean[0] - half[0]), float(mean[0] + half[0]), float(mean[1] - half[1]), float(mean[1] + half[1]))
         fine, area = _cells(*box, FINE_CELLS)
-        log_joint = _log_joint(model, x, fine)
+        log_joint = _log_joint(_decode(model, fine), x, fine)
         log_px = torch.logsumexp(log_joint, dim=0) + math.log(area)
         grid = (log_joint - log_px).reshape(FINE_CELLS, FINE_CELLS)  # log density, per unit area
         border = torch.cat([grid[0], grid[-1], grid[:, 0], grid[:, -1]])
@@ -173,7 +197,8 @@ def inference_gaps(model: ExplorableModel, images: torch.Tensor, steps: int = OP
     try:
         with torch.no_grad():
             code = model.encode(x)
-            exact = [exact_posterior(model, row) for row in x]
+            coarse = CoarseGrid.decode(model)
+            exact = [exact_posterior(model, row, coarse) for row in x]
         log_px = torch.tensor([p.log_px for p in exact], dtype=torch.float64)
         # Two starts for q*: the encoder's q, and the exact posterior's moments. An encoder that
         # missed the posterior's mode would otherwise leave q* stuck beside it.
