@@ -144,7 +144,7 @@ def test_legend_click_hides_a_digit_and_picking_skips_it(main_window, shipped_se
 def test_escape_clears_pin_posterior_and_path(main_window, shipped_session, qtbot):
     view = main_window.latent_view
     click(view, empty_spot(view))
-    main_window._show_data_point(5)
+    main_window.pick(5)
     assert {"pin", "posterior"} <= set(view.overlay_keys())
     QTest.keyClick(main_window, Qt.Key.Key_Escape)
     assert "pin" not in view.overlay_keys() and "posterior" not in view.overlay_keys()
@@ -181,3 +181,16 @@ def test_map_accepts_empty_and_one_dimensional_codes(main_window):
     assert view.codes.shape == (0, 2) and view.nearest_point(np.zeros(2)) is None
     view.set_points(np.array([0.5, -1.0], np.float32), np.array([3, 4]))
     np.testing.assert_array_equal(view.codes, [[0.5, 0.0], [-1.0, 0.0]])
+
+
+def test_the_fitted_map_keeps_its_points_out_from_under_the_legend(main_window, qtbot):
+    view = main_window.latent_view
+    view.auto_range()
+    rect = view.view_box.mapSceneToView(view.legend.sceneBoundingRect()).boundingRect()
+    under = ((view.codes[:, 0] >= rect.left()) & (view.codes[:, 0] <= rect.right())
+             & (view.codes[:, 1] >= rect.top()) & (view.codes[:, 1] <= rect.bottom()))
+    assert rect.width() > 0 and not under.any()
+    xmin, xmax, ymin, ymax = view.visible_rect()  # and the data still fills the view
+    inside = ((view.codes[:, 0] > xmin) & (view.codes[:, 0] < xmax)
+              & (view.codes[:, 1] > ymin) & (view.codes[:, 1] < ymax))
+    assert inside.mean() > 0.99

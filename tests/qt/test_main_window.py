@@ -66,7 +66,7 @@ def test_open_bad_checkpoint_shows_error_and_keeps_the_model(main_window, shippe
 def test_open_checkpoint_switches_model_refreshes_views_and_remembers_it(main_window, other_checkpoint, qtbot,
                                                                        monkeypatch):
     MessageBoxRecorder(monkeypatch)
-    main_window._pin(np.array([0.3, 0.2], np.float32))
+    main_window.pin(np.array([0.3, 0.2], np.float32))
     with qtbot.waitSignal(main_window.sessionChanged, timeout=5000) as changed:
         assert main_window.open_checkpoint(other_checkpoint)
     session = changed.args[0]
@@ -94,14 +94,14 @@ def test_save_checkpoint_as_writes_a_loadable_file(main_window, tmp_path, monkey
 
 def test_exports_write_pngs_and_csv_that_load_back(main_window, shipped_session, tmp_path, monkeypatch):
     MessageBoxRecorder(monkeypatch)
-    main_window._pin(np.array([-0.5, 1.0], np.float32))
+    main_window.pin(np.array([-0.5, 1.0], np.float32))
     main_window.interpolation_panel.set_endpoint("A", np.array([-1.0, 0.0]))
     main_window.interpolation_panel.set_endpoint("B", np.array([1.0, 0.5]))
     writers = {
-        "decoded.png": (main_window.export_decoded_image, main_window.pinned_panel.array),
-        "manifold.png": (main_window.export_manifold, main_window.manifold_panel.array),
-        "strip.png": (main_window.export_interpolation, main_window.interpolation_panel.array),
-        "samples.png": (main_window.export_samples, main_window.sampling_panel.array),
+        "decoded.png": (main_window.files.export_decoded_image, main_window.pinned_panel.array),
+        "manifold.png": (main_window.files.export_manifold, main_window.manifold_panel.array),
+        "strip.png": (main_window.files.export_interpolation, main_window.interpolation_panel.array),
+        "samples.png": (main_window.files.export_samples, main_window.sampling_panel.array),
     }
     for name, (write, shown) in writers.items():
         write(str(tmp_path / name))
@@ -109,13 +109,13 @@ def test_exports_write_pngs_and_csv_that_load_back(main_window, shipped_session,
         assert not image.isNull(), name
         np.testing.assert_allclose(qimage_to_array(image), shown, atol=0.5 / 255 + 1e-6, err_msg=name)
 
-    main_window.export_map(str(tmp_path / "map.png"))
+    main_window.files.export_map(str(tmp_path / "map.png"))
     picture = QImage(str(tmp_path / "map.png"))
     assert picture.size() == main_window.latent_view.plot_widget.size()
     pixels = qimage_to_array(picture)
     assert pixels.std() > 0.02  # points and axes, not a blank image
 
-    main_window.export_codes_csv(str(tmp_path / "codes.csv"))
+    main_window.files.export_codes_csv(str(tmp_path / "codes.csv"))
     codes, labels = latent.read_codes_csv(tmp_path / "codes.csv")
     np.testing.assert_allclose(codes, shipped_session.latent_mu, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(labels, shipped_session.labels)
@@ -167,22 +167,22 @@ def test_epoch_snapshot_previews_then_finished_model_becomes_the_explored_one(ma
     mu, logvar = code.mean.numpy(), code.logvar.numpy()
     stats = EpochStats(epoch=1, epochs=3, train={"loss": 150.0}, test=None, epoch_seconds=1.0, elapsed=1.0)
     # Without a display split core sends the stats alone: nothing to preview.
-    main_window._on_epoch_snapshot(EpochDone(stats))
-    assert main_window.session is shipped_session and main_window._shown is shipped_session
-    main_window._on_epoch_snapshot(EpochDone(stats, snapshot_model, mu, logvar))  # as the panel sends it
+    main_window.training.on_epoch_snapshot(EpochDone(stats))
+    assert main_window.session is shipped_session and main_window.shown is shipped_session
+    main_window.training.on_epoch_snapshot(EpochDone(stats, snapshot_model, mu, logvar))  # as the panel sends it
     np.testing.assert_allclose(main_window.latent_view.codes, mu)
-    np.testing.assert_allclose(main_window._shown.latent_logvar, logvar)  # no stale or missing variances
+    np.testing.assert_allclose(main_window.shown.latent_logvar, logvar)  # no stale or missing variances
     assert main_window.statusBar().currentMessage() == "Training: epoch 1/3, map re-encoded"
-    main_window._on_hover(np.array([0.1, 0.2], np.float32))
+    main_window.on_hover(np.array([0.1, 0.2], np.float32))
     with torch.no_grad():
         expected = snapshot_model.decode(torch.tensor([[0.1, 0.2]])).numpy()[0]
     np.testing.assert_allclose(main_window.hover_panel.array, expected, atol=1e-6)
     assert main_window.session is shipped_session  # still only a preview
 
-    main_window._on_training_cancelled()
+    main_window.training.on_cancelled()
     np.testing.assert_array_equal(main_window.latent_view.codes, shipped_session.latent_mu)
 
-    main_window._on_training_finished(Checkpoint(model=snapshot_model))
+    main_window.training.on_finished(Checkpoint(model=snapshot_model))
     assert main_window.session.model is not shipped_session.model and main_window.unsaved
     assert "unsaved" in main_window.windowTitle()
     main_window.close()  # the user answers Cancel: the window stays open
@@ -227,10 +227,10 @@ def test_window_paints_a_quick_look_first_then_comes_alive(qtbot, shipped_sessio
     np.testing.assert_array_equal(window.latent_view.codes, quick.codes)
     assert not window.open_action.isEnabled() and not window.tool_tabs.isEnabled()
     # Hovering already decodes (numpy, same weights); clicking waits for the real model.
-    window._on_hover(np.array([0.5, -0.4], np.float32))
+    window.on_hover(np.array([0.5, -0.4], np.float32))
     np.testing.assert_allclose(window.hover_panel.array, shipped_session.decode(np.array([[0.5, -0.4]]))[0],
                                atol=1e-5)
-    window._on_click(np.array([0.0, 0.0], np.float32), -1, Qt.KeyboardModifier.NoModifier)
+    window.on_click(np.array([0.0, 0.0], np.float32), -1, Qt.KeyboardModifier.NoModifier)
     assert window.pinned is None
 
     with qtbot.waitSignal(window.sessionChanged, timeout=2000):
@@ -238,7 +238,7 @@ def test_window_paints_a_quick_look_first_then_comes_alive(qtbot, shipped_sessio
     assert not window.loading and window.open_action.isEnabled() and window.tool_tabs.isEnabled()
     np.testing.assert_array_equal(window.latent_view.codes, shipped_session.latent_mu)
     assert window.manifold_panel.array is not None
-    window._on_hover(np.array([0.0, 0.0], np.float32))
+    window.on_hover(np.array([0.0, 0.0], np.float32))
     assert window.hover_panel.array is not None
 
 
@@ -256,11 +256,11 @@ def test_models_whose_latent_is_not_2d_are_explored_on_the_first_two_dims(main_w
     expected = np.zeros((10_000, 2), np.float32)
     expected[:, : min(2, latent_dim)] = session.latent_mu[:, :2]
     np.testing.assert_allclose(main_window.latent_view.codes, expected)
-    main_window._on_hover(np.array([0.4, -0.3], np.float32))
+    main_window.on_hover(np.array([0.4, -0.3], np.float32))
     z = np.zeros((1, latent_dim), np.float32)
     z[0, : min(2, latent_dim)] = [0.4, -0.3][: min(2, latent_dim)]
     np.testing.assert_allclose(main_window.hover_panel.array, session.decode(z)[0], atol=1e-6)
-    main_window._show_data_point(0)
+    main_window.pick(0)
     assert len(main_window.latent_view.overlay_items("posterior")) == 3
     assert main_window.sampling_panel.z.shape[1] == latent_dim
 
@@ -296,7 +296,7 @@ def test_z_zooms_onto_the_clicked_posterior_and_a_new_model_is_refitted(main_win
     from vae_explorer.core.checkpoint import save_checkpoint
 
     assert not main_window.zoom_to_posterior()  # nothing clicked yet: a note, no zoom
-    main_window._show_data_point(5)
+    main_window.pick(5)
     mu, sigma = shipped_session.posterior(5)
     qtbot.keyClick(main_window, Qt.Key.Key_Z)
     xmin, xmax, ymin, ymax = main_window.latent_view.visible_rect()

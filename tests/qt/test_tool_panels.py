@@ -97,7 +97,7 @@ def test_pinned_point_can_become_an_interpolation_end(main_window):
     panel.pickRequested.emit("A")  # nothing pinned: a hint, no crash
     assert panel.start is None
     assert "Pin a point first" in main_window.statusBar().currentMessage()
-    main_window._pin(np.array([0.5, -1.0], np.float32))
+    main_window.pin(np.array([0.5, -1.0], np.float32))
     panel.pickRequested.emit("B")
     np.testing.assert_allclose(panel.end, [0.5, -1.0])
 

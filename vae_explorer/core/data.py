@@ -50,9 +50,11 @@ class ImageSet:
         return self.images.shape[0]
 
     def to(self, device: torch.device | str) -> "ImageSet":
-        return ImageSet(
-            self.images.to(device), self.labels.to(device), self.name, self.split, self.image_shape
-        )
+        """The split on device; itself when it is there already, so views can tell one split by identity."""
+        images, labels = self.images.to(device), self.labels.to(device)
+        if images is self.images and labels is self.labels:
+            return self
+        return ImageSet(images, labels, self.name, self.split, self.image_shape)
 
     @property
     def class_names(self) -> tuple[str, ...]:

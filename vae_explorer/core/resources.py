@@ -32,6 +32,7 @@ def shipped_checkpoint_path() -> Path:
 # What the File menu calls each shipped model; a file not listed here shows under its name.
 SHIPPED_TITLES = {
     "mnist-2d": "VAE, 2-D latent (MNIST)",
+    "mnist-beta4-2d": "β-VAE (β = 4), 2-D latent (MNIST)",
     "mnist-20d": "VAE, 20-D latent (MNIST)",
     "mnist-cvae-2d": "Conditional VAE, 2-D latent (MNIST)",
     "mnist-ae-2d": "Plain autoencoder, 2-D code (MNIST)",

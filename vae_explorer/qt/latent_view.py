@@ -69,6 +69,9 @@ class LatentView(QWidget):
             axis = self.plot_item.getAxis(name)
             axis.setTextPen(pg.mkPen(200, 200, 205))
             axis.setPen(pg.mkPen(120, 120, 128))
+        # A fixed width for the left axis: sized by its tick labels, it could flip between two widths
+        # forever, as each width (through the locked aspect) gives the other's y range and ticks.
+        self.plot_item.getAxis("left").setWidth(62)
         self.legend = _ClassLegend(offset=(-10, 10), labelTextColor=(225, 225, 230),
                                    brush=pg.mkBrush(30, 32, 38), pen=pg.mkPen(80, 80, 90))
         self.legend.setParentItem(self.view_box)
@@ -158,8 +161,35 @@ class LatentView(QWidget):
         low = np.percentile(self.codes, 0.2, axis=0).astype(float)
         high = np.percentile(self.codes, 99.8, axis=0).astype(float)
         pad = 0.06 * float((high - low).max())
-        self.view_box.setRange(xRange=(float(low[0] - pad), float(high[0] + pad)),
-                               yRange=(float(low[1] - pad), float(high[1] + pad)), padding=0)
+        low, high = low - pad, high + pad
+        self.view_box.setRange(xRange=(float(low[0]), float(high[0])), yRange=(float(low[1]), float(high[1])),
+                               padding=0)
+        self._clear_the_legend(low, high)
+
+    def _clear_the_legend(self, low: np.ndarray, high: np.ndarray) -> None:
+        """Widen the range until no point lies under the legend in the top-right corner.
+
+        The view keeps its aspect ratio, so room made on the right also shows more
+        above and below; a few rounds settle it.
+        """
+        if not self.legend.isVisible() or not len(self.codes):
+            return
+        for _ in range(4):
+            rect = self.view_box.mapSceneToView(self.legend.sceneBoundingRect()).boundingRect()
+            under = ((self.codes[:, 0] >= rect.left()) & (self.codes[:, 0] <= rect.right())
+                     & (self.codes[:, 1] >= rect.top()) & (self.codes[:, 1] <= rect.bottom()))
+            if not under.any():
+                return
+            (xmin, xmax), _ = self.view_box.viewRange()
+            # The legend starts at fraction f of the width; the rightmost point under it must land left of that.
+            f = (rect.left() - xmin) / (xmax - xmin)
+            if f <= 0.2:
+                return  # a map too narrow for its legend: leave it
+            rightmost = float(self.codes[under, 0].max())
+            high = np.array([xmin + (rightmost - xmin) / f + 0.02 * (xmax - xmin), high[1]])
+            low = np.array([xmin, low[1]])
+            self.view_box.setRange(xRange=(float(low[0]), float(high[0])), yRange=(float(low[1]), float(high[1])),
+                                   padding=0)
 
     def visible_classes(self) -> np.ndarray:
         return np.array([item.isVisible() for item in self.class_items], dtype=bool)

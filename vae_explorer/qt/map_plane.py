@@ -26,18 +26,17 @@ class MapPlane(QObject):
 
     changed = Signal(object)  # LatentPlane: whatever is drawn through the plane should be drawn again
 
-    def __init__(self, window):  # a MainWindow (not imported: it imports this module)
-        super().__init__(window)
-        self.window = window
+    def __init__(self, view, parent: QObject | None = None):  # view: the LatentView drawn through the plane
+        super().__init__(parent)
+        self.view = view
         self.controls = PlaneControls()
         self.controls.setVisible(False)
         self.plane: LatentPlane = planes.identity(2)
         self._codes = np.zeros((0, 2), np.float32)  # the full codes on the map
         self._picked: tuple[np.ndarray, np.ndarray | None] | None = None  # full mu, sigma of the picked point
-        self._hovered: np.ndarray | None = None  # last map point under the cursor
+        self._pinned: np.ndarray | None = None  # full z of the pin
         self._preferred = False  # the window's preferred plane applied to this latent space yet
         self.controls.planeChanged.connect(self._on_plane_chosen)
-        window.latent_view.hovered.connect(self._remember_hover)
 
     def configure(self, codes: np.ndarray, dim: int, follow: int | None = None,
                   prefer_principal: bool = False, prefer_axes: tuple[int, int] | None = None) -> None:
@@ -81,7 +80,7 @@ class MapPlane(QObject):
 
     def _label_axes(self) -> None:
         """Axis names, and above a larger latent's map which plane it is (exported maps keep it)."""
-        view = self.window.latent_view
+        view = self.view
         view.set_axis_labels(*self.plane.axis_labels)
         view.set_title(self.plane.description if self.plane.dim > 2 else "")
 
@@ -110,20 +109,25 @@ class MapPlane(QObject):
 
     def clear_posterior(self) -> None:
         self._picked = None
-        self.window.latent_view.clear_overlay(KEY_POSTERIOR)
+        self.view.clear_overlay(KEY_POSTERIOR)
 
     def _draw_posterior(self) -> None:
         mu, sigma = self._picked
         # A deterministic code has a point and no spread (nor, drawn, has a broken one).
         cov = np.zeros((2, 2)) if sigma is None else self.plane.project_covariance(sigma=sigma)
         cov = cov if np.isfinite(cov).all() else np.zeros((2, 2))
-        self.window.latent_view.show_posterior(KEY_POSTERIOR, self.plane.project(mu), cov)
+        self.view.show_posterior(KEY_POSTERIOR, self.plane.project(mu), cov)
 
-    def _remember_hover(self, point: np.ndarray) -> None:
-        self._hovered = np.asarray(point, np.float32).copy()
+    def show_pin(self, z: np.ndarray | None) -> None:
+        """Mark the pinned full latent point (None clears it), and keep it on the plane as it moves."""
+        self._pinned = None if z is None else np.asarray(z, np.float32).reshape(-1).copy()
+        if self._pinned is None:
+            self.view.clear_overlay(KEY_PIN)
+        else:
+            self.view.show_marker(KEY_PIN, self.plane.project(self._pinned))
 
     def _on_plane_chosen(self, plane: LatentPlane) -> None:
-        window, view = self.window, self.window.latent_view
+        view = self.view
         old, self.plane = self.plane, plane
         # Sliders move the origin only along directions off the map: then the points stay put.
         shift = plane.project(old.origin) - old.project(old.origin)
@@ -131,12 +135,8 @@ class MapPlane(QObject):
             view.update_codes(self.map_points())
         self._label_axes()
         view.refresh_manifold()
-        window.manifold_panel.refresh()
-        window.interpolation_panel.refresh()
-        if window.pinned_z is not None:  # the pin keeps its full z; its mark moves to the projection
-            view.show_marker(KEY_PIN, plane.project(window.pinned_z))
+        if self._pinned is not None:  # the pin keeps its full z; its mark moves to the projection
+            view.show_marker(KEY_PIN, plane.project(self._pinned))
         if self._picked is not None:
             self._draw_posterior()
-        if self._hovered is not None and window.hover_panel.array is not None:
-            window._on_hover(self._hovered)
         self.changed.emit(plane)
