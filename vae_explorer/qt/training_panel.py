@@ -24,10 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QStyle, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QCoreApplication, QEvent, QThread, Signal, Slot
+from PySide6.QtWidgets import QStyle, QWidget
 
 from vae_explorer.core.config import TrainConfig
 from vae_explorer.core.data import ImageSet
@@ -36,54 +34,19 @@ from vae_explorer.core.training.control import TrainingControl
 from vae_explorer.core.training.trainer import warm_up_optimizer
 from vae_explorer.core.training.events import Cancelled, Diverged, EpochDone, Failed, Finished, Started, Status
 from vae_explorer.qt.generator_thread import GeneratorThread
-from vae_explorer.qt.kl_bars import KLBars
-from vae_explorer.qt.loss_curves import LossCurves
-from vae_explorer.qt.scrolling import fill_with_scrolling
 from vae_explorer.qt.training_form import TrainingForm, kind_has_kl
+from vae_explorer.qt.training_panel_layout import build_panel
+from vae_explorer.qt.training_text import diverged_message, format_duration, threads_text, unchanged
 from vae_explorer.qt.training_worker import (DEFAULT_PROGRESS_INTERVAL_S, TrainingProgress, TrainingRequest,
                                              gui_training_events)
 
 log = logging.getLogger(__name__)
 
-START_SHORTCUT = "Ctrl+T"
-PAUSE_SHORTCUT = "Ctrl+P"
-CANCEL_SHORTCUT = "Ctrl+."
-ERROR_STYLE = (
-    "QLabel { color: #8a1c1c; background: #fdecea; border: 1px solid #f5c2c0;"
-    " border-radius: 4px; padding: 6px; }"
-)
 CANCELLED_STATUS = "Training cancelled. The previous model is still loaded."
 
 # Threads that did not stop within shutdown()'s timeout are kept alive here, so
 # Python never destroys a QThread that is still running.
 _STRAGGLERS: list[GeneratorThread] = []
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "…"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def _threads_text(threads: int | None) -> str:
-    return f", {threads} CPU thread(s)" if threads else ""
-
-
-def _unchanged(message: str) -> str:
-    return f"{message.rstrip('.')}. The previous model is still loaded."
-
-
-def diverged_message(where: str) -> str:
-    """What the panel says when the loss stopped being finite. Core's full message also says
-    which weights the run kept; the panel throws those away, so it shows only where."""
-    return _unchanged(f"Training diverged: {where}. Try a smaller learning rate")
 
 
 class TrainingPanel(QWidget):
@@ -108,7 +71,7 @@ class TrainingPanel(QWidget):
         self._control: TrainingControl | None = None
         self._warmup: threading.Thread | None = None
         self._run_kind = None  # the model class being trained
-        self._build()
+        build_panel(self)
         self._set_idle()
 
     # -- public API ------------------------------------------------------------
@@ -262,16 +225,16 @@ class TrainingPanel(QWidget):
         elif isinstance(event, (Status, Started)):
             self.status_label.setText(event.message if isinstance(event, Status) else
                                       f"Training {event.description} on {event.train_images:,} images "
-                                      f"on {event.device}{_threads_text(event.threads)}")
+                                      f"on {event.device}{threads_text(event.threads)}")
         elif isinstance(event, Finished):
             self._on_finished(event.checkpoint)
         elif isinstance(event, Diverged):
             self._on_failed(diverged_message(event.where))
         elif isinstance(event, Failed):
             if event.user_error:  # the request was wrong (missing data, bad device): nothing ran
-                self._on_failed(_unchanged(f"Cannot train: {event.message}"), "Training did not start.")
+                self._on_failed(unchanged(f"Cannot train: {event.message}"), "Training did not start.")
             else:
-                self._on_failed(_unchanged(f"Training failed: {event.message}"))
+                self._on_failed(unchanged(f"Training failed: {event.message}"))
         elif isinstance(event, Cancelled):
             self._on_cancelled()
 
@@ -279,7 +242,7 @@ class TrainingPanel(QWidget):
     def _on_crashed(self, message: str) -> None:
         if not self._from_current_worker():
             return
-        self._on_failed(_unchanged(f"Training failed: {message}"))
+        self._on_failed(unchanged(f"Training failed: {message}"))
 
     def _on_progress(self, progress: TrainingProgress) -> None:
         self.progress_bar.setValue(round(progress.fraction * self.progress_bar.maximum()))
@@ -375,62 +338,3 @@ class TrainingPanel(QWidget):
         self._show_pause_button(paused=False)
         self.cancel_button.setEnabled(False)
         self.status_label.setText(message)
-
-    # -- layout ----------------------------------------------------------------------
-
-    def _build(self) -> None:
-        self.form_box = TrainingForm()
-        for name in TrainingForm.FIELDS:  # the panel's own names for the run's fields, as before
-            setattr(self, name, getattr(self.form_box, name))
-        self.form_box.kindChanged.connect(self._on_kind_changed)
-
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(ERROR_STYLE)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setVisible(False)
-
-        icons = self.style().standardIcon
-        self.start_button = self._button(icons(QStyle.StandardPixmap.SP_MediaPlay), "Start", START_SHORTCUT,
-                                         "Train a new model with these settings", self.start)
-        self.pause_button = self._button(icons(QStyle.StandardPixmap.SP_MediaPause), "Pause", PAUSE_SHORTCUT,
-                                         "Pause or resume training", self.toggle_pause)
-        self.cancel_button = self._button(icons(QStyle.StandardPixmap.SP_MediaStop), "Cancel", CANCEL_SHORTCUT,
-                                          "Stop training; the current model stays as it is", self.cancel)
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.cancel_button):
-            buttons.addWidget(button)
-
-        self.progress_bar = QProgressBar(minimum=0, maximum=1000, value=0)
-        self.progress_bar.setFormat("%p%")
-        self.progress_bar.setToolTip("Share of all batches of the run done so far")
-        self.status_label, self.loss_label, self.epoch_label = QLabel(), QLabel(), QLabel()
-        for label in (self.status_label, self.loss_label, self.epoch_label):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-        self.curves = LossCurves()
-        self.kl_bars = KLBars()
-        self._on_kind_changed(self.form_box.kind())
-
-        # Everything scrolls when the dock is short, instead of squashing the plots.
-        content = QWidget()
-        fill_with_scrolling(self, content)
-        layout = QVBoxLayout(content)
-        layout.addWidget(self.form_box)
-        layout.addLayout(buttons)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.loss_label)
-        layout.addWidget(self.epoch_label)
-        layout.addWidget(self.curves, stretch=1)
-        layout.addWidget(self.kl_bars)
-
-    @staticmethod
-    def _button(icon, text: str, shortcut: str, tip: str, slot) -> QPushButton:
-        button = QPushButton(icon, text)
-        button.setShortcut(QKeySequence(shortcut))
-        button.setToolTip(f"{tip} ({shortcut})")
-        button.clicked.connect(slot)
-        return button
