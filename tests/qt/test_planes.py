@@ -193,6 +193,7 @@ def test_principal_plane_projects_points_and_tilts_the_ellipses(qtbot, window5, 
     np.testing.assert_allclose(view.codes, expected.project(session5.latent_mu), atol=1e-6)
     assert "principal components 1-2" in plane_title(window5)
     assert "PC₁" in view.plot_item.getAxis("bottom").labelText
+    assert "PC₁ and PC₂ from" in window5.manifold_panel.range_label.text()  # not z₁ and z₂: the grid is on the plane
     view.auto_range()
     index = lonely_point(view)
     click(view, view.codes[index])

@@ -63,6 +63,12 @@ class MapPane(QWidget):
     def plane(self) -> LatentPlane:
         return self.map_plane.plane
 
+    @property
+    def axis_names(self) -> tuple[str, str]:
+        """Short names of the map's two coordinates: z₁ and z₂, z₃ and z₇, PC₁ and PC₂."""
+        first, second = (label.split()[0] for label in self.plane.axis_labels)
+        return first, second
+
     def decode_2d(self, z: np.ndarray) -> np.ndarray:
         """Decode map points (M, 2): each is the full latent z it stands for on the plane."""
         return self.source.decode(self.plane.to_latent(z))

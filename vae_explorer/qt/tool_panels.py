@@ -63,6 +63,13 @@ class ManifoldPanel(QWidget):
         self.decoder = decoder
         self.refresh()
 
+    def set_axis_names(self, first: str, second: str) -> None:
+        """What the grid's two coordinates are on the map's plane (z₁ and z₂, PC₁ and PC₂, ...)."""
+        self.axis_names = (first, second)
+        self.refresh()
+
+    axis_names = ("z₁", "z₂")
+
     def refresh(self) -> None:
         count = self.size_spin.value()
         self.points = latent.manifold_grid(count, self.tail_spin.value())
@@ -70,8 +77,9 @@ class ManifoldPanel(QWidget):
             return
         self.canvas.set_array(latent.tile_images(self.decoder(self.points), count, count))
         edge = float(self.points[:, 0].max())
-        self.range_label.setText(f"{count} × {count} decodes, z₁ and z₂ from {-edge:.2f} to {edge:.2f} "
-                                 f"(equal prior mass between neighbours)")
+        first, second = self.axis_names
+        self.range_label.setText(f"{count} × {count} decodes, {first} and {second} from {-edge:.2f} to "
+                                 f"{edge:.2f} (equal prior mass between neighbours)")
 
 
 class InterpolationPanel(QWidget):

@@ -94,7 +94,7 @@ class MapInteraction:
 
     def _on_plane_changed(self, _plane) -> None:
         window = self.window
-        window.manifold_panel.refresh()
+        window.manifold_panel.set_axis_names(*window.map_pane.axis_names)
         window.interpolation_panel.refresh()
         if self.hovered is not None and window.hover_panel.array is not None:
             self.on_hover(self.hovered)

@@ -40,6 +40,7 @@ class WindowViews:
         window.map_pane.show_session(session, exploration.picked_index, autorange=window.autorange_next,
                                      redraw=redraw)
         window.autorange_next = False
+        window.manifold_panel.axis_names = window.map_pane.axis_names
         window.manifold_panel.set_decoder(window.decode_2d)
         window.interpolation_panel.set_decoder(window.decode_2d)
         window.sampling_panel.set_decoder(session.decode, session.latent_dim)
