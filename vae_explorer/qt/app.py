@@ -114,11 +114,12 @@ def attach_training(window) -> None:
 
 
 def attach_demo_panels(window) -> None:
-    from vae_explorer.qt import kind_panels
+    from vae_explorer.qt import kind_panels, maths_link
     from vae_explorer.qt.demo_panels import attach
 
     attach(window)
     kind_panels.attach(window)
+    maths_link.attach(window)  # after the Draw tab, whose drawings it explains too
 
 
 def _preload_torch_modules() -> None:

@@ -37,6 +37,14 @@ from vae_explorer.core.models.vae import (
     likelihood_field,
     likelihood_title,
 )
+from vae_explorer.core.walkthrough import (
+    Walkthrough,
+    code_step,
+    decode_step,
+    one_row,
+    reconstruction_term,
+    single_image,
+)
 
 CORRUPTIONS = (("gaussian", "Gaussian noise, σ = level"),
                ("mask", "Black out a random fraction (level) of pixels"))
@@ -104,6 +112,28 @@ class Autoencoder(ExplorableModel):
         """What the encoder sees while training; the plain autoencoder sees the image itself."""
         return x
 
+    # What the walkthrough adds under the code: the kind's difference from a VAE.
+    walkthrough_note = "No KL term: nothing pulls z towards N(0, I), and there is no ε to draw."
+
+    @torch.no_grad()
+    def walkthrough(
+        self, x, *, beta: float = 1.0, generator: torch.Generator | None = None, eps=None,
+        labels: torch.Tensor | None = None,
+    ) -> Walkthrough:
+        """Encode to a point, decode, score: the reconstruction is the whole loss (eval mode, clean input)."""
+        x = single_image(self, x)
+        code = self.encode(x).mean
+        likelihood = self.likelihood(code)
+        term, value, pixel_nats = reconstruction_term(likelihood, x)
+        shape = self.image_shape
+        return Walkthrough(
+            kind=self.kind, image=one_row(x).reshape(shape), mean=one_row(code), logvar=None, eps=None,
+            z=one_row(code), decoded=one_row(likelihood.mean).reshape(shape),
+            pixel_nats=one_row(pixel_nats).reshape(shape),
+            steps=(code_step(code, self.walkthrough_note), decode_step(likelihood)),
+            terms=(term,), total=float(value), beta=None, likelihood=self.likelihood_name,
+        )
+
     def loss(
         self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None,
         labels: torch.Tensor | None = None,
@@ -122,6 +152,8 @@ class DenoisingAutoencoder(Autoencoder):
     kind = "denoising_autoencoder"
     title = "Denoising autoencoder"
     Config = DenoisingAutoencoderConfig
+    walkthrough_note = ("No KL term and no ε. Training corrupted x before encoding it; "
+                        "here, as in the reported loss, the encoder sees x itself.")
 
     def describe(self) -> str:
         c = self.config

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from vae_explorer.core.models.likelihoods import PixelLikelihood
+from vae_explorer.core.walkthrough import Walkthrough, posterior_walkthrough
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,23 @@ class ExplorableModel(nn.Module):
     def likelihood(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> PixelLikelihood:
         """p(x|z) per pixel, for the kinds that define one (imputation and IWAE need it)."""
         raise NotImplementedError(f"the {self.kind} model has no pixel likelihood")
+
+    @torch.no_grad()
+    def walkthrough(
+        self, x, *, beta: float = 1.0, generator: torch.Generator | None = None, eps=None,
+        labels: torch.Tensor | None = None,
+    ) -> Walkthrough:
+        """One image's pass through the model with the numbers (core/walkthrough.py), for the maths panel.
+
+        x is one image, (H, W) or (H*W,). Its total equals loss(x) in eval mode
+        when both draw the same noise: the same generator state, or eps (d,)
+        given here for z = μ + σ ⊙ eps. This default is the negative ELBO of a
+        Gaussian q(z|x) from encode() and likelihood(); kinds whose loss differs
+        override it with their own terms.
+        """
+        if not self.has_posterior:
+            raise NotImplementedError(f"the {self.kind} model does not say how to walk through its loss")
+        return posterior_walkthrough(self, x, beta=beta, generator=generator, eps=eps, labels=labels)[0]
 
     def labels_for(self, labels: torch.Tensor | None, count: int, device=None) -> torch.Tensor:
         """Labels as (count,) int64 on the model's device, checked; a conditional kind's helper."""
@@ -211,3 +229,8 @@ class WithClass(ExplorableModel):
     def loss(self, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None,
              labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         return self.inner.loss(x, beta=beta, generator=generator, labels=self._labels(x.shape[0], x))
+
+    def walkthrough(self, x, *, beta: float = 1.0, generator: torch.Generator | None = None, eps=None,
+                    labels: torch.Tensor | None = None) -> Walkthrough:
+        labels = torch.tensor([self.label], dtype=torch.int64, device=self.inner.device)
+        return self.inner.walkthrough(x, beta=beta, generator=generator, eps=eps, labels=labels)

@@ -9,7 +9,7 @@ labels; a call without them is a clear error, not a guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +34,7 @@ from vae_explorer.core.models.vae import (
     likelihood_field,
     likelihood_title,
 )
+from vae_explorer.core.walkthrough import Walkthrough, posterior_walkthrough
 
 MAX_CLASSES = 1_024
 
@@ -108,3 +109,16 @@ class ConditionalVAE(ExplorableModel):
         code = self.encode(x, labels)
         z = VAE.reparameterize(code.mean, code.logvar, generator)
         return negative_elbo_terms(self.likelihood(z, labels).nll(x), code.mean, code.logvar, beta)
+
+    @torch.no_grad()
+    def walkthrough(
+        self, x, *, beta: float = 1.0, generator: torch.Generator | None = None, eps=None,
+        labels: torch.Tensor | None = None,
+    ) -> Walkthrough:
+        """The VAE's pass with the label y beside x and z; see ExplorableModel.walkthrough."""
+        labels = self.labels_for(labels, 1)
+        walk, _ = posterior_walkthrough(self, x, beta=beta, generator=generator, eps=eps, labels=labels,
+                                        given=", y")
+        encode, *rest = walk.steps
+        said = f"y = {int(labels[0])}, read as a one-hot vector of {self.num_classes}<br>"
+        return replace(walk, steps=(replace(encode, worked=said + encode.worked), *rest))

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from vae_explorer.core.walkthrough import bracketed, kl_summands, num, one_row
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -70,9 +73,25 @@ class PixelLikelihood:
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def pixel_nats(self, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x_i|z) per pixel, (N, D) in nats: what each pixel adds to the reconstruction term."""
+        return -self.log_prob(x.reshape(x.shape[0], -1))
+
     def nll(self, x: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) per image, summed over pixels."""
-        return -self.log_prob(x.reshape(x.shape[0], -1)).sum(dim=-1)
+        return self.pixel_nats(x).sum(dim=-1)
+
+    # For people (the maths panel): HTML fragments about the first image and z of the batch.
+
+    def describe_html(self) -> str:
+        """How a pixel is read from the decoder's output."""
+        return ""
+
+    def reconstruction_html(self, x: torch.Tensor) -> tuple[str, str]:
+        """(formula, worked) of -log p(x|z) for the first image, the worked one with its numbers."""
+        nats = one_row(self.pixel_nats(x))
+        return ("−log p(x|z) = −Σ<sub>i</sub> log p(x<sub>i</sub>|z)",
+                f"= the sum over the {len(nats)} pixels = <b>{num(nats.sum(), 2)}</b> nats")
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """One draw of every pixel, (N, D)."""
@@ -103,6 +122,21 @@ class BernoulliPixels(PixelLikelihood):
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.bernoulli(self.mean, generator=generator)
 
+    def describe_html(self) -> str:
+        p = one_row(self.mean)
+        return (f"x<sub>i</sub> ~ Bernoulli(x̂<sub>i</sub>): x̂<sub>i</sub> is the chance pixel i is ink; "
+                f"here from {p.min():.2f} to {p.max():.2f}")
+
+    def reconstruction_html(self, x: torch.Tensor) -> tuple[str, str]:
+        # The costliest pixel worked out in full, then the sum of all of them.
+        nats, xs, p = one_row(self.pixel_nats(x)), one_row(x.reshape(x.shape[0], -1)), one_row(self.mean)
+        i = int(nats.argmax())
+        formula = ("−log p(x|z) = −Σ<sub>i</sub> [x<sub>i</sub> log x̂<sub>i</sub> "
+                   "+ (1 − x<sub>i</sub>) log(1 − x̂<sub>i</sub>)]")
+        worked = (f"costliest pixel: −[{num(xs[i])} log {num(p[i])} + {num(1 - xs[i])} log {num(1 - p[i])}]"
+                  f" = {num(nats[i], 2)}<br>sum over the {len(nats)} pixels = <b>{num(nats.sum(), 2)}</b> nats")
+        return formula, worked
+
     def quadratic_log_prob(self) -> QuadraticLogProb:
         # x log p + (1 - x) log(1 - p): linear in x, with log p = logit + log(1 - p)
         # as bernoulli_log_prob computes it, so the two agree.
@@ -132,6 +166,22 @@ class FixedGaussianPixels(PixelLikelihood):
         mean = self.mean
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return mean + self.std * noise
+
+    def describe_html(self) -> str:
+        return f"x<sub>i</sub> ~ N(x̂<sub>i</sub>, σ²) with σ = {self.std:g} for every pixel"
+
+    def reconstruction_html(self, x: torch.Tensor) -> tuple[str, str]:
+        # Squared error scaled by 1/(2σ²), plus one normalising constant per pixel.
+        xs, m = one_row(x.reshape(x.shape[0], -1)), one_row(self.mean)
+        squares, pixels = float(((xs - m) ** 2).sum()), len(xs)
+        constant = math.log(self.std) + 0.5 * LOG_2PI
+        total = float(one_row(self.pixel_nats(x)).sum())
+        formula = ("−log p(x|z) = Σ<sub>i</sub> (x<sub>i</sub> − x̂<sub>i</sub>)² / 2σ² "
+                   "+ D (log σ + ½ log 2π)")
+        worked = (f"= {num(squares)} / (2 × {self.std:g}²) + {pixels} × {bracketed(constant)}<br>"
+                  f"= {num(squares / (2 * self.std**2), 2)} + {bracketed(pixels * constant, 2)}"
+                  f" = <b>{num(total, 2)}</b> nats")
+        return formula, worked
 
     def quadratic_log_prob(self) -> QuadraticLogProb:
         # -(x - m)^2 / (2 s^2) - log s - log(2 pi) / 2; its x^2 coefficient is the
@@ -173,6 +223,26 @@ class LearnedGaussianPixels(PixelLikelihood):
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return mean + self.std * noise
 
+    def _stds(self, pixels: int) -> np.ndarray:
+        return np.broadcast_to(self.std.detach().reshape(-1).to(torch.float64).cpu().numpy(), (pixels,))
+
+    def describe_html(self) -> str:
+        std = self._stds(self.mean.shape[-1])
+        return (f"x<sub>i</sub> ~ N(x̂<sub>i</sub>, σ<sub>i</sub>²), σ learned: "
+                f"from {num(std.min())} to {num(std.max())}")
+
+    def reconstruction_html(self, x: torch.Tensor) -> tuple[str, str]:
+        xs, m = one_row(x.reshape(x.shape[0], -1)), one_row(self.mean)
+        std = self._stds(len(xs))
+        scaled = float(((xs - m) ** 2 / (2 * std**2)).sum())
+        logs = float((np.log(std) + 0.5 * LOG_2PI).sum())
+        total = float(one_row(self.pixel_nats(x)).sum())
+        formula = ("−log p(x|z) = Σ<sub>i</sub> [(x<sub>i</sub> − x̂<sub>i</sub>)² / 2σ<sub>i</sub>² "
+                   "+ log σ<sub>i</sub> + ½ log 2π]")
+        worked = (f"= {num(scaled, 2)} (squared errors) + {bracketed(logs, 2)} (log σ terms)"
+                  f" = <b>{num(total, 2)}</b> nats")
+        return formula, worked
+
     def quadratic_log_prob(self) -> QuadraticLogProb:
         # As for the fixed std, with a bend of -1/(2 std^2) per pixel; the std is
         # the same for every z, so the bend is one row.
@@ -189,7 +259,7 @@ class LearnedGaussianPixels(PixelLikelihood):
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row, closed form: shape (N,)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+    return kl_summands(mu, logvar).sum(dim=-1)
 
 
 def negative_elbo_terms(

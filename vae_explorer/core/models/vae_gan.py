@@ -24,7 +24,7 @@ Adam's per-parameter scaling keeps the two from drowning each other out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +46,7 @@ from vae_explorer.core.models.vae import (
     image_shape_field,
     latent_dim_field,
 )
+from vae_explorer.core.walkthrough import Step, Term, Walkthrough, num, one_row, posterior_walkthrough, vector
 
 
 @dataclass(frozen=True)
@@ -153,3 +154,44 @@ class VAEGAN(ExplorableModel):
         real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
         real_loss = target * F.softplus(-real_logits) + (1 - target) * F.softplus(real_logits)
         return real_loss.mean() + F.softplus(fake_logits).mean()
+
+    @torch.no_grad()
+    def walkthrough(
+        self, x, *, beta: float = 1.0, generator: torch.Generator | None = None, eps=None,
+        labels: torch.Tensor | None = None,
+    ) -> Walkthrough:
+        """The VAE's pass, then the discriminator's verdicts and the two adversarial terms.
+
+        Draws its noise as loss() does, eps and a prior sample z_p in one call,
+        so with the same generator state the totals match; eps, when given,
+        replaces the first draw only.
+        """
+        noise = torch.randn((2, 1, self.latent_dim), generator=generator, device=self.device)
+        walk, t = posterior_walkthrough(self, x, beta=beta, eps=noise[0] if eps is None else eps)
+        prior_logits = self._logits(noise[1])
+        fake = torch.sigmoid(torch.cat([t["likelihood"].logits, prior_logits]))
+        adversarial = self.adversarial(fake)
+        discriminator = self.discriminator_loss(t["x"], fake)
+        weight = self.config.adversarial_weight
+        total = t["total"] + weight * adversarial + discriminator
+        d_real, d_fake = (torch.sigmoid(self.discriminator(images)).reshape(-1).tolist()
+                          for images in (t["x"], fake))
+        judge = Step(
+            "verdicts", "Discriminate",
+            "z<sub>p</sub> ~ N(0, I),&nbsp; D(·) = the chance an image is real",
+            f"z<sub>p</sub> = {vector(one_row(noise[1]))}<br>D(x) = {num(d_real[0])},&nbsp; "
+            f"D(x̂) = {num(d_fake[0])},&nbsp; D(decoder(z<sub>p</sub>)) = {num(d_fake[1])}",
+            pictures=(("decoder(z<sub>p</sub>)", one_row(fake[1:2]).reshape(self.image_shape)),),
+        )
+        s = self.config.label_smoothing
+        terms = (*walk.terms, Term(
+            "adversarial", "adversarial", float(adversarial), weight, "λ",
+            "−½ [log D(x̂) + log D(decoder(z<sub>p</sub>))]",
+            f"= −½ [log {num(d_fake[0])} + log {num(d_fake[1])}] = <b>{num(float(adversarial), 2)}</b>; "
+            f"λ = {weight:g}; trains the decoder only"), Term(
+            "discriminator", "discriminator", float(discriminator),
+            formula=f"−[{1 - s:g} log D(x) + {s:g} log(1 − D(x))] − ½ Σ<sub>fakes</sub> log(1 − D)",
+            worked=f"= −[{1 - s:g} log {num(d_real[0])} + {s:g} log {num(1 - d_real[0])}] − ½ [log "
+                   f"{num(1 - d_fake[0])} + log {num(1 - d_fake[1])}] = <b>{num(float(discriminator), 2)}</b>; "
+                   f"trains the discriminator only (it aims at {1 - s:g} for real: label smoothing)"))
+        return replace(walk, steps=(*walk.steps, judge), terms=terms, total=float(total))

@@ -43,6 +43,17 @@ from vae_explorer.core.models.base import ExplorableModel, LatentCode
 from vae_explorer.core.models.likelihoods import BernoulliPixels, PixelLikelihood
 from vae_explorer.core.models.registry import register
 from vae_explorer.core.models.vae import MAX_SIDE, image_shape_field
+from vae_explorer.core.walkthrough import (
+    Step,
+    Term,
+    Walkthrough,
+    decode_step,
+    num,
+    one_row,
+    reconstruction_term,
+    single_image,
+    vector,
+)
 
 # The encoder halves the image twice: one code per DOWNSAMPLE x DOWNSAMPLE patch.
 DOWNSAMPLE = 4
@@ -202,6 +213,61 @@ class VQVAE(ExplorableModel):
             "codebook": codebook,
             "commitment": commitment,
         }
+
+    @torch.no_grad()
+    def walkthrough(
+        self, x, *, beta: float = 1.0, generator: torch.Generator | None = None, eps=None,
+        labels: torch.Tensor | None = None,
+    ) -> Walkthrough:
+        """Encode to a grid, snap each cell to its code, decode; the loss adds the two codebook terms.
+
+        Computed as loss() computes it, straight-through copy included, so the
+        total matches to the last bit of float32. No noise: eps and beta do not apply.
+        """
+        x = single_image(self, x)
+        z_e = self._grid(x)
+        codes = self._nearest(z_e)
+        e = self._vectors(codes)
+        distance = (z_e - e).pow(2).sum(dim=(1, 2, 3)).mean()  # both VQ terms have this value
+        z_q = z_e + (e - z_e)
+        likelihood = BernoulliPixels(self._logits(z_q))
+        recon, recon_value, pixel_nats = reconstruction_term(likelihood, x)
+        weight = self.config.commitment
+        total = recon_value + distance + weight * distance
+        terms = (
+            recon,
+            Term("codebook", "codebook", float(distance), formula="‖sg[z<sub>e</sub>] − e‖²",
+                 worked=f"= Σ over the {codes.numel()} cells of the squared distance to the code = "
+                        f"<b>{num(float(distance), 2)}</b>; moves the codes towards the encoder"),
+            Term("commitment", "commitment", float(distance), weight, "c", "‖z<sub>e</sub> − sg[e]‖²",
+                 f"the same {num(float(distance), 2)}, weighted by c = {weight:g}; keeps the encoder near "
+                 "its codes (sg: stop-gradient, which decides what each term trains)"),
+        )
+        shape = self.image_shape
+        return Walkthrough(
+            kind=self.kind, image=one_row(x).reshape(shape), mean=one_row(z_e), logvar=None, eps=None,
+            z=one_row(z_q), decoded=one_row(likelihood.mean).reshape(shape),
+            pixel_nats=one_row(pixel_nats).reshape(shape),
+            steps=self._walkthrough_steps(z_e, codes, likelihood), terms=terms, total=float(total),
+            beta=None, likelihood=self.likelihood_name,
+        )
+
+    def _walkthrough_steps(self, z_e: torch.Tensor, codes: torch.Tensor, likelihood) -> tuple[Step, ...]:
+        c = self.config
+        gh, gw = self.code_grid_shape
+        first = z_e[0, :, 0, 0]
+        encode = Step("z", "Encode", "z<sub>e</sub> = encoder(x), one unit vector per cell",
+                      f"a {gh}×{gw} grid of {c.embedding_dim}-number vectors ({self.latent_dim} numbers: the "
+                      f"point on the map)<br>top-left cell: {vector(first.tolist())}")
+        rows = "".join("<tr>" + "".join(f"<td align='right'>&nbsp;{int(k)}</td>" for k in row) + "</tr>"
+                       for row in codes[0].tolist())
+        used = int(codes.unique().numel())
+        quantise = Step("codes", "Quantise",
+                        "k<sub>ij</sub> = argmax<sub>k</sub> ⟨z<sub>e,ij</sub>, e<sub>k</sub>⟩,&nbsp; "
+                        "z<sub>q,ij</sub> = e<sub>k<sub>ij</sub></sub>",
+                        f"the nearest of {c.codebook_size} codes for each cell ({used} different here):"
+                        f"<table cellspacing='0'>{rows}</table>")
+        return encode, quantise, decode_step(likelihood, "z<sub>q</sub>")
 
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> LatentCode:
         """The continuous grid before quantisation (unit vectors per cell), flattened to (N, D*h*w)."""
