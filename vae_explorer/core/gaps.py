@@ -181,13 +181,41 @@ class Gaps:
         return self.elbo_best - self.elbo_encoder
 
 
+@dataclass(frozen=True)
+class ExactDone:
+    """The first result of gaps_steps: each image's exact posterior and its encoder's q."""
+
+    exact: list[ExactPosterior]
+    encoder_mean: torch.Tensor  # (N, 2)
+    encoder_logvar: torch.Tensor  # (N, 2)
+
+
+@dataclass(frozen=True)
+class BestStep:
+    """q* on its way, started from the encoder's q: after `step` of `steps` optimiser steps."""
+
+    step: int
+    steps: int
+    mean: torch.Tensor  # (N, 2)
+    logvar: torch.Tensor  # (N, 2)
+
+
 def inference_gaps(model: ExplorableModel, images: torch.Tensor, steps: int = OPTIMISATION_STEPS,
                    seed: int = 0) -> Gaps:
     """log p(x), ELBO(q*) and ELBO(q) of a batch of images (N, P); see the module docstring."""
+    *_, gaps = gaps_steps(model, images, steps, seed, every=steps)
+    return gaps
+
+
+def gaps_steps(model: ExplorableModel, images: torch.Tensor, steps: int = OPTIMISATION_STEPS, seed: int = 0,
+               every: int = 10) -> Iterator[ExactDone | BestStep | Gaps]:
+    """inference_gaps as a stream, for a view that animates it: ExactDone, a BestStep every
+    `every` optimiser steps, and last the Gaps. Closing the stream early restores the model."""
     problem = gaps_problem(model)
     if problem is not None:
         raise ValueError(problem)
     x = model.rows(images).to(model.device)
+    count = x.shape[0]
     was_training = model.training
     model.eval()
     parameters = list(model.parameters())
@@ -199,14 +227,17 @@ def inference_gaps(model: ExplorableModel, images: torch.Tensor, steps: int = OP
             code = model.encode(x)
             coarse = CoarseGrid.decode(model)
             exact = [exact_posterior(model, row, coarse) for row in x]
+        yield ExactDone(exact, code.mean.detach().clone(), code.logvar.detach().clone())
         log_px = torch.tensor([p.log_px for p in exact], dtype=torch.float64)
         # Two starts for q*: the encoder's q, and the exact posterior's moments. An encoder that
         # missed the posterior's mode would otherwise leave q* stuck beside it.
         moments_mean = torch.stack([p.mean for p in exact]).to(code.mean)
         moments_logvar = torch.stack([p.covariance.diagonal().clamp_min(1e-8).log() for p in exact]).to(code.mean)
         starts_mean, starts_logvar = torch.cat([code.mean, moments_mean]), torch.cat([code.logvar, moments_logvar])
-        *_, (_, ends_mean, ends_logvar) = best_gaussian(model, x.repeat(2, 1), starts_mean, starts_logvar,
-                                                        steps, seed=seed)
+        for step, ends_mean, ends_logvar in best_gaussian(model, x.repeat(2, 1), starts_mean, starts_logvar,
+                                                          steps, seed=seed):
+            if step % every == 0 or step == steps:
+                yield BestStep(step, steps, ends_mean[:count], ends_logvar[:count])
         generator = torch.Generator(device=x.device).manual_seed(seed + 1)
         noise = torch.randn((ELBO_SAMPLES, *code.mean.shape), generator=generator, device=x.device)
         with torch.no_grad():
@@ -218,4 +249,4 @@ def inference_gaps(model: ExplorableModel, images: torch.Tensor, steps: int = OP
             p.requires_grad_(flag)
         model.train(was_training)
     # q* starts at q, so a step that lands lower is noise in the optimiser: keep q then.
-    return Gaps(log_px, torch.maximum(best, encoder), encoder)
+    yield Gaps(log_px, torch.maximum(best, encoder), encoder)

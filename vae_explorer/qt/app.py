@@ -114,12 +114,13 @@ def attach_training(window) -> None:
 
 
 def attach_demo_panels(window) -> None:
-    from vae_explorer.qt import kind_panels, maths_link
+    from vae_explorer.qt import gaps_link, kind_panels, maths_link
     from vae_explorer.qt.demo_panels import attach
 
     attach(window)
     kind_panels.attach(window)
     maths_link.attach(window)  # after the Draw tab, whose drawings it explains too
+    gaps_link.attach(window)
 
 
 def _preload_torch_modules() -> None:

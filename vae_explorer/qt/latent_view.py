@@ -257,7 +257,7 @@ class LatentView(QWidget):
         points = np.asarray(points, np.float32).reshape(-1, 2)
         line = pg.PlotDataItem(points[:, 0], points[:, 1], pen=pg.mkPen(*colour, width=width),
                                symbol="o", symbolSize=6, symbolBrush=pg.mkBrush(*colour), symbolPen=None)
-        self._set_overlay(key, [line], z_value=20)
+        self.show_items(key, [line], z_value=20)
 
     def show_heatmap(self, key: str, density: np.ndarray, extent: tuple[float, float, float, float],
                      opacity: float = 0.55, colormap: str = "viridis") -> None:
@@ -271,7 +271,7 @@ class LatentView(QWidget):
             image.setLevels((float(finite.min()), float(finite.max()) if finite.max() > finite.min() else float(finite.min()) + 1))
         image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
         image.setOpacity(opacity)
-        self._set_overlay(key, [image], z_value=-5)
+        self.show_items(key, [image], z_value=-5)
 
     def show_posterior(self, key: str, mu: np.ndarray, spread: np.ndarray, colour=(255, 255, 255)) -> None:
         """The 1-sigma (solid) and 2-sigma (dashed) ellipses of a Gaussian on the map, with its centre.
@@ -294,13 +294,13 @@ class LatentView(QWidget):
         centre = pg.ScatterPlotItem([mu[0]], [mu[1]], symbol="+", size=7, pen=pg.mkPen(*colour, width=1.5),
                                     brush=None)
         items.append(centre)
-        self._set_overlay(key, items, z_value=30)
+        self.show_items(key, items, z_value=30)
 
     def show_marker(self, key: str, z: np.ndarray, colour=(255, 255, 255), symbol: str = "x", size: float = 16) -> None:
         z = np.asarray(z, np.float32).reshape(-1)
         marker = pg.ScatterPlotItem([z[0]], [z[1]], symbol=symbol, size=size, pen=pg.mkPen(*colour, width=2.5),
                                     brush=pg.mkBrush(*colour, 90))
-        self._set_overlay(key, [marker], z_value=40)
+        self.show_items(key, [marker], z_value=40)
 
     def clear_overlay(self, key: str) -> None:
         for item in self._overlays.pop(key, []):
@@ -312,7 +312,8 @@ class LatentView(QWidget):
     def overlay_keys(self) -> list[str]:
         return list(self._overlays)
 
-    def _set_overlay(self, key: str, items: list[pg.GraphicsObject], z_value: float) -> None:
+    def show_items(self, key: str, items: list[pg.GraphicsObject], z_value: float) -> None:
+        """Any pyqtgraph items as one overlay under key (replacing what key showed), drawn at z_value."""
         self.clear_overlay(key)
         for item in items:
             item.setZValue(z_value)
