@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from vae_explorer.core.exploration import Exploration
 from vae_explorer.qt.busy import busy_cursor
+from vae_explorer.qt.holes_overlay import HolesOverlay
 from vae_explorer.qt.inspector import Inspector
 from vae_explorer.qt.map_pane import MapPane
 from vae_explorer.qt.split_store import SPLIT_TEST, SplitStore
@@ -312,6 +313,7 @@ class MainWindow(QMainWindow):
         self.views = WindowViews(self)  # the map and tool panels follow the exploration
         self.exploration.observe("committed", self._on_committed)
         self.inspector.watch(self.exploration)  # after the window, which may move the pin to a new size first
+        self.holes_overlay = HolesOverlay(self)
 
     # ----- following the exploration --------------------------------------------------------
 

@@ -17,9 +17,9 @@ from vae_explorer.qt.inspector import format_z
 if TYPE_CHECKING:
     from vae_explorer.core.exploration import Exploration
 
-NO_PRIOR_NOTE = ("Nothing pulled this model's codes towards N(0, I), so many of these z land where no "
-                 "image was encoded (compare the map) and decode to no digit in particular. A VAE's KL "
-                 "term is what fills that space.")
+NO_PRIOR_NOTE = ("Nothing tied this model's codes to N(0, I), so these z come from a distribution its decoder "
+                 "was never trained to match: they fall in gaps between the encoded images, or in a crowded "
+                 "patch where classes blend (compare the map; View ▸ Holes marks them there).")
 
 
 class WindowViews:
