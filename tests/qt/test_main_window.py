@@ -197,7 +197,7 @@ def test_window_with_training_tab_closes_without_threads(qtbot, shipped_session,
     window = MainWindow(shipped_session, settings=settings)
     qtbot.addWidget(window)
     attach_training(window)
-    assert window.tool_tabs.tabText(window.tool_tabs.count() - 1) == "Training"
+    assert [window.tool_tabs.tabText(window.tool_tabs.count() - i) for i in (2, 1)] == ["Training", "Replay"]
     window.show()
     assert window.close()
 

@@ -111,6 +111,9 @@ def attach_training(window) -> None:
     if index >= 0:
         panel.device_combo.setCurrentIndex(index)
     window.attach_training_panel(panel)
+    from vae_explorer.qt import replay_link
+
+    replay_link.attach(window)  # beside the Training tab: the run's maps, epoch by epoch
 
 
 def attach_demo_panels(window) -> None:

@@ -21,7 +21,7 @@ class WindowTraining:
     def __init__(self, window):
         self.window = window
         self.panel = None
-        self.epoch_listeners: list[Callable[[int, object], None]] = []  # (epoch, preview session)
+        self.epoch_listeners: list[Callable[[int, int, object], None]] = []  # (epoch, epochs, preview session)
 
     def attach(self, panel) -> None:
         """Wire a TrainingPanel to the window."""
@@ -50,7 +50,7 @@ class WindowTraining:
         if stats is not None:
             self.window.statusBar().showMessage(f"Training: epoch {stats.epoch}/{stats.epochs}, map re-encoded", 4000)
             for listener in self.epoch_listeners:
-                listener(int(stats.epoch), preview)
+                listener(int(stats.epoch), int(stats.epochs), preview)
 
     def on_finished(self, checkpoint: Checkpoint) -> None:
         window = self.window
