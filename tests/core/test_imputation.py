@@ -178,7 +178,7 @@ def test_gaussian_grid_log_likelihood_matches_the_model(digits):
     with torch.no_grad():
         direct = observed_log_likelihood(model.likelihood(small.z), x[:, None], observed[:, None])
     torch.testing.assert_close(small.log_likelihood(x, observed), direct, rtol=1e-4, atol=1e-2)
-    steps = list(grid_posterior_steps(small, digits[0], preset_mask("Top half", SHAPE)))
+    steps = list(grid_posterior_steps(small, digits[0], preset_mask("Top half", SHAPE), refine=False))
     final = grid_posterior(small, digits[0], preset_mask("Top half", SHAPE))
     np.testing.assert_allclose(steps[-1].probabilities, final.probabilities, atol=1e-5)
 
@@ -198,7 +198,7 @@ def test_grid_posterior_mean_lowers_the_error_and_keeps_observed_pixels(grid, di
 
 def test_grid_posterior_steps_go_from_prior_to_full_posterior(grid, digits):
     mask = preset_mask(MIDDLE, SHAPE)
-    steps = list(grid_posterior_steps(grid, digits[2], mask))
+    steps = list(grid_posterior_steps(grid, digits[2], mask, refine=False))
     observed_rows = SHAPE[0] - 8
     assert len(steps) == 1 + observed_rows
     assert [s.rows_seen for s in steps] == [0, *range(1, 11), *range(19, 29)]
@@ -310,7 +310,7 @@ def test_every_method_works_on_a_model_of_another_image_shape(digits):
     with torch.no_grad():
         direct = observed_log_likelihood(model.likelihood(small.z), x[:, None], observed)
     torch.testing.assert_close(small.log_likelihood(x, observed), direct, rtol=1e-4, atol=1e-2)
-    stepped = list(grid_posterior_steps(small, images[1], mask))
+    stepped = list(grid_posterior_steps(small, images[1], mask, refine=False))
     np.testing.assert_allclose(stepped[-1].probabilities, posterior.probabilities, atol=1e-5)
     last = list(gradient_map_steps(model, images[2], mask, starts=2, iterations=5, report_every=5))[-1]
     assert last.image.shape == shape
@@ -377,3 +377,31 @@ def test_a_kind_without_likelihood_or_posterior_gets_iteration_and_a_clear_refus
 
 def test_the_shipped_model_can_run_every_method(model):
     assert grid_unavailable(model) is None and map_unavailable(model) is None
+
+
+def test_a_narrow_posterior_is_refined_onto_a_fine_grid_that_agrees_with_the_exact_one(bundled_test_set):
+    from vae_explorer.core.checkpoint import default_checkpoint_path, load_checkpoint
+    from vae_explorer.core.gaps import exact_posterior
+    from vae_explorer.core.imputation import REFINED_CELLS, refined
+
+    model = load_checkpoint(default_checkpoint_path()).model
+    image = bundled_test_set.images[11].numpy().reshape(28, 28)
+    erased = np.zeros((28, 28), bool)
+    erased[26:] = True  # two blank rows erased: the posterior is nearly the full one
+    coarse_grid = LatentGrid(model, extent=4.0, resolution=100).build()
+    *_, coarse, fine = grid_posterior_steps(coarse_grid, image, erased)
+    assert fine.grid.resolution == REFINED_CELLS and fine.probabilities.shape == (REFINED_CELLS, REFINED_CELLS)
+    # On the coarse grid the mass sits on a handful of cells; on the fine one it spreads over many.
+    assert (coarse.probabilities > 1e-3 * coarse.probabilities.max()).sum() < 30
+    assert (fine.probabilities > 1e-3 * fine.probabilities.max()).sum() > 300
+    # The fine grid's moments match the exact posterior of the whole image (the erased rows are blank,
+    # so they tell the model almost nothing), which core.gaps sums on its own adaptive grid.
+    exact = exact_posterior(model, torch.as_tensor(np.where(erased, 0.0, image).reshape(-1)))
+    z = fine.grid.z.numpy().astype(np.float64)
+    p = fine.probabilities.reshape(-1).astype(np.float64)
+    mean = p @ z
+    sd = np.sqrt(p @ (z - mean) ** 2)
+    exact_sd = np.sqrt(np.diag(exact.covariance.numpy()))
+    np.testing.assert_allclose(mean, exact.mean.numpy(), atol=0.1 * exact_sd.min())
+    np.testing.assert_allclose(sd, exact_sd, rtol=0.1)
+    assert refined(fine) is fine or refined(fine).grid.resolution == REFINED_CELLS

@@ -150,15 +150,17 @@ def test_grid_posterior_run_shows_heatmap_mean_map_point_and_samples(qtbot, pane
 
     original, mask = shipped_session.image(3), imp.preset_mask("Top half", panel.image_shape)
     grid = imp.LatentGrid(shipped_session.model, GRID_EXTENT, GRID_RESOLUTION).build()
-    posterior = imp.grid_posterior(grid, original, mask)
+    coarse = imp.grid_posterior(grid, original, mask)
+    posterior = imp.refined(coarse)  # half the rows seen: narrow enough for the fine grid
+    assert posterior is not coarse
     density, extent = overlays.latest[KEY_HEATMAP]
-    assert extent == (-GRID_EXTENT, GRID_EXTENT, -GRID_EXTENT, GRID_EXTENT)
+    assert extent == pytest.approx(posterior.grid.bounds, abs=1e-5) and extent[1] - extent[0] < GRID_EXTENT
     np.testing.assert_allclose(density, posterior.probabilities, atol=1e-6)
     assert density.sum() == pytest.approx(1.0, abs=1e-4)
-    assert len(heatmaps) == 1 + 14  # the prior, then one per observed row
+    assert len(heatmaps) == 1 + 14 + 1  # the prior, one per observed row, then the refined grid
     np.testing.assert_allclose(panel.imputed_tile.array, posterior.mean_image, atol=1e-5)
     np.testing.assert_allclose(panel.map_tile.array, posterior.map_image, atol=1e-5)
-    np.testing.assert_allclose(overlays.latest[KEY_MAP_POINT][0], posterior.map_z)
+    np.testing.assert_allclose(overlays.latest[KEY_MAP_POINT][0], posterior.map_z, atol=1e-5)
     np.testing.assert_allclose(panel.uncertainty_tile.array, posterior.uncertainty, atol=1e-4)
     assert panel.uncertainty_tile.array[mask].max() > 0
     for tile in panel.sample_tiles:
@@ -167,7 +169,7 @@ def test_grid_posterior_run_shows_heatmap_mean_map_point_and_samples(qtbot, pane
     # A second run reuses the decoded grid: no "Decoding" steps, straight to the prior.
     heatmaps.clear()
     run_by_button(qtbot, panel)
-    assert len(heatmaps) == 15
+    assert len(heatmaps) == 16
 
 
 def test_gradient_map_run_keeps_observed_pixels_and_draws_its_path(qtbot, panel, shipped_session):
@@ -240,7 +242,8 @@ def test_in_the_main_window_a_map_click_picks_the_image_and_runs_draw_on_the_map
     view = main_window.latent_view
     assert {KEY_HEATMAP, KEY_MAP_POINT} <= set(view.overlay_keys())
     heat = view.overlay_items(KEY_HEATMAP)[0].image
-    assert heat.shape == (GRID_RESOLUTION, GRID_RESOLUTION) and np.isnan(heat).any() and np.isfinite(heat).any()
+    assert heat.shape in {(GRID_RESOLUTION, GRID_RESOLUTION), (imp.REFINED_CELLS, imp.REFINED_CELLS)}
+    assert np.isnan(heat).any() and np.isfinite(heat).any()
     # Zoom map: fits the view around the likely cells, the MAP point included.
     marker = view.overlay_items(KEY_MAP_POINT)[0].data
     map_z = (marker["x"][0], marker["y"][0])
@@ -333,3 +336,56 @@ def test_a_conditional_model_imputes_a_digit_told_its_own_class(qtbot, bundled_t
     own = WithClass(model, int(session.labels[index]))
     expected = list(imp.iterative_imputation(own, session.image(index), mask, steps=3))[-1].image
     np.testing.assert_allclose(widget.imputed_tile.array, expected, atol=1e-6)
+
+
+def test_switching_method_clears_the_last_runs_status(qtbot, panel):
+    run_by_button(qtbot, panel)  # iterative, the default
+    assert panel.status_label.text().startswith("Done. Iterative round")
+    panel.set_method(METHOD_GRID)
+    text = panel.status_label.text()
+    assert "Iterative" not in text and "Done" not in text and "MSE" not in text
+    assert text == f"Press Impute to run {imp_title(METHOD_GRID)}."
+
+
+def imp_title(method: str) -> str:
+    from vae_explorer.qt.imputation_panel import METHOD_TITLES
+
+    return METHOD_TITLES[method]
+
+
+def test_the_grid_status_reads_as_a_sentence(qtbot, panel):
+    panel.choose_image(3)
+    qtbot.mouseClick(panel.preset_buttons["Top half"], LEFT)
+    panel.set_method(METHOD_GRID)
+    seen, show = [], panel.status_label.setText
+    panel.status_label.setText = lambda text: (seen.append(text), show(text))  # every line the user reads
+    run_by_button(qtbot, panel)
+    seen = [t for t in seen if t.startswith("Grid posterior")]
+    assert seen[0].startswith("Grid posterior from the prior alone")
+    assert any(t.startswith("Grid posterior from the observed pixels of rows 0–") for t in seen)
+    final = panel.status_label.text()
+    assert "taken in" not in final and "  " not in final
+    assert final.startswith("Done. Grid posterior from all observed rows, on a fine 64×64 grid")
+    assert " · MSE on erased pixels " in final
+
+
+def test_the_result_is_scrolled_into_view_in_a_1400_by_900_window(qtbot, main_window):
+    from vae_explorer.qt.demo_panels import attach
+
+    imputation, _ = attach(main_window)
+    main_window.show_tool(imputation)
+    imputation.timer.setInterval(1)
+    qtbot.waitUntil(lambda: imputation.scroll.viewport().height() > 100)
+    viewport = imputation.scroll.viewport()
+    results = imputation.results
+
+    def shown_rows() -> int:
+        """How many pixel rows of the result box are inside the scroll area's viewport."""
+        top = results.mapTo(viewport, results.rect().topLeft()).y()
+        return max(0, min(viewport.height(), top + results.height()) - max(0, top))
+
+    before = shown_rows()
+    assert before < results.height()  # cut off at the bottom of the dock before the run
+    run_by_button(qtbot, imputation)
+    assert imputation.scroll.verticalScrollBar().value() > 0
+    assert shown_rows() > before and shown_rows() >= min(results.height(), viewport.height()) - 2

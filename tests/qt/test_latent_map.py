@@ -194,3 +194,13 @@ def test_the_fitted_map_keeps_its_points_out_from_under_the_legend(main_window, 
     inside = ((view.codes[:, 0] > xmin) & (view.codes[:, 0] < xmax)
               & (view.codes[:, 1] > ymin) & (view.codes[:, 1] < ymax))
     assert inside.mean() > 0.99
+
+
+def test_zoomed_onto_a_posterior_the_axes_read_in_latent_units(main_window, qtbot):
+    view = main_window.latent_view
+    view.view_box.setRange(xRange=(0.100, 0.106), yRange=(-0.203, -0.197), padding=0)
+    qtbot.wait(10)
+    for name in ("bottom", "left"):
+        axis = view.plot_item.getAxis(name)
+        assert axis.autoSIPrefixScale == 1.0 and "x0.001" not in axis.labelString()
+        assert "(" not in axis.labelString().split("dimension")[-1]  # no unit multiplier appended

@@ -37,11 +37,14 @@ from vae_explorer.core.imputation_grid import (
     grid_posterior_steps,
     grid_problem,
     posterior_methods_problem,
+    refined,
+    REFINED_CELLS,
 )
 from vae_explorer.core.models.base import ExplorableModel
 from vae_explorer.core.models.likelihoods import PixelLikelihood, standard_normal_log_density
 
 __all__ = [
+    "refined",
     "GridPosterior",
     "ImputationStep",
     "LatentGrid",

@@ -57,13 +57,19 @@ def grid_problem(model: ExplorableModel) -> str | None:
 
 # ------------------------------------------------------------------ grid
 
+REFINED_CELLS = 64  # per side of the fine grid
+REFINED_SPAN = 6.0  # posterior standard deviations each way
+REFINED_MIN_CELLS = 3.0  # a posterior at least this many coarse cells wide keeps its coarse grid
+REFINED_EDGE_MASS = 1e-4  # more on the fine grid's border: widen it
+
 
 @dataclass
 class LatentGrid:
-    """Decoded cells at the centres of a regular grid over [-extent, extent]^2.
+    """Decoded cells at the centres of a regular grid over [-extent, extent]^2, or over the box
+    centre ± half (a refined grid over where a posterior's mass lies).
 
-    Cell k = i * resolution + j sits at x = centres[j], y = centres[i], so a
-    (resolution, resolution) reshape has row 0 at the bottom (y = -extent).
+    Cell k = i * resolution + j sits at x = x_centres[j], y = y_centres[i], so a
+    (resolution, resolution) reshape has row 0 at the bottom (the smallest y).
     Decoding is done in chunks (decode_next_chunk) so a GUI can spread it over
     timer ticks; build() does it all at once.
     """
@@ -71,6 +77,8 @@ class LatentGrid:
     model: ExplorableModel
     extent: float = 4.0
     resolution: int = 100
+    centre: tuple[float, float] = (0.0, 0.0)
+    half: tuple[float, float] | None = None  # half-widths along x and y; (extent, extent) by default
     z: torch.Tensor = field(init=False)  # (G, 2) cell centres
     means: torch.Tensor = field(init=False)  # (G, D) decoded mean images
     log_prior: torch.Tensor = field(init=False)  # (G,) log N(z; 0, I)
@@ -83,21 +91,32 @@ class LatentGrid:
         problem = grid_problem(self.model)
         if problem is not None:
             raise ValueError(problem)
-        centres = self.centres
-        ys, xs = torch.meshgrid(centres, centres, indexing="ij")
+        if self.half is None:
+            self.half = (float(self.extent), float(self.extent))
+        ys, xs = torch.meshgrid(self._axis(1), self._axis(0), indexing="ij")
         self.z = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
         self.means = torch.empty(self.z.shape[0], self.model.pixel_count)
         self.log_prior = standard_normal_log_density(self.z)
 
+    def _axis(self, axis: int) -> torch.Tensor:
+        step = 2 * self.half[axis] / self.resolution
+        low = self.centre[axis] - self.half[axis]
+        return low + step * (torch.arange(self.resolution, dtype=torch.float32) + 0.5)
+
     @property
     def centres(self) -> torch.Tensor:
-        step = 2 * self.extent / self.resolution
-        return -self.extent + step * (torch.arange(self.resolution, dtype=torch.float32) + 0.5)
+        """Cell centres along x (the same along y for the default square grid)."""
+        return self._axis(0)
+
+    @property
+    def cell_size(self) -> tuple[float, float]:
+        return 2 * self.half[0] / self.resolution, 2 * self.half[1] / self.resolution
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(xmin, xmax, ymin, ymax) of the whole grid, cell edges included."""
-        return (-self.extent, self.extent, -self.extent, self.extent)
+        (cx, cy), (hx, hy) = self.centre, self.half
+        return (cx - hx, cx + hx, cy - hy, cy + hy)
 
     @property
     def ready(self) -> bool:
@@ -186,8 +205,7 @@ class GridPosterior:
         """
         weights = torch.as_tensor(self.probabilities.reshape(-1), dtype=torch.float64)
         cells = torch.multinomial(weights, count, replacement=True, generator=generator)
-        cell_size = 2 * self.grid.extent / self.grid.resolution
-        jitter = (torch.rand((count, 2), generator=generator) - 0.5) * cell_size
+        jitter = (torch.rand((count, 2), generator=generator) - 0.5) * torch.tensor(self.grid.cell_size)
         z = self.grid.z[cells] + jitter
         with torch.no_grad():
             decoded = self.grid.model.decode(z.to(self.grid.model.device)).cpu().numpy()
@@ -239,12 +257,49 @@ def grid_posterior(grid: LatentGrid, image: np.ndarray, erased: np.ndarray) -> G
 
 
 @torch.no_grad()
-def grid_posterior_steps(grid: LatentGrid, image: np.ndarray, erased: np.ndarray) -> Iterator[GridPosterior]:
+def refined(posterior: GridPosterior, resolution: int = REFINED_CELLS) -> GridPosterior:
+    """The same posterior on a fine grid over where its mass lies, when the coarse grid is too coarse.
+
+    A digit with most rows seen has a posterior a few hundredths wide, which
+    lands on a handful of 0.08-wide cells: its mean, spread and samples are
+    then mostly grid. The fine grid spans REFINED_SPAN standard deviations
+    each way (at least one coarse cell), and widens while its border holds
+    mass. A posterior spread over REFINED_MIN_CELLS coarse cells or more is
+    returned as it is.
+    """
+    grid = posterior.grid
+    weights = torch.as_tensor(posterior.probabilities.reshape(-1), dtype=torch.float64)
+    z = grid.z.to(torch.float64)
+    mean = weights @ z
+    sd = ((weights[:, None] * (z - mean) ** 2).sum(dim=0)).sqrt()
+    cell = torch.tensor(grid.cell_size, dtype=torch.float64)
+    if bool((sd >= REFINED_MIN_CELLS * cell).all()):
+        return posterior
+    image, erased = posterior.original, posterior.erased
+    x = torch.as_tensor(image.reshape(1, -1))
+    observed = torch.as_tensor(~erased.reshape(1, -1), dtype=torch.float32)
+    half = torch.maximum(REFINED_SPAN * sd, cell)
+    for _ in range(4):
+        fine = LatentGrid(grid.model, resolution=resolution, centre=(float(mean[0]), float(mean[1])),
+                          half=(float(half[0]), float(half[1]))).build()
+        result = _posterior_from_loglik(fine, fine.log_likelihood(x, observed)[0], image, erased,
+                                        posterior.rows_seen)
+        p = result.probabilities
+        if p[0].sum() + p[-1].sum() + p[:, 0].sum() + p[:, -1].sum() < REFINED_EDGE_MASS:
+            break
+        half = half * 2
+    return result
+
+
+@torch.no_grad()
+def grid_posterior_steps(grid: LatentGrid, image: np.ndarray, erased: np.ndarray,
+                         refine: bool = True) -> Iterator[GridPosterior]:
     """The posterior as the observed rows enter one by one, top to bottom.
 
     The first step is the prior (no pixel seen yet); rows without observed
-    pixels add nothing and are skipped, so the last step equals
-    grid_posterior(grid, image, erased). Every step restores all observed
+    pixels add nothing and are skipped, so the last coarse step equals
+    grid_posterior(grid, image, erased); with refine, a last step has it on a
+    fine grid over its mass (see refined). Every step restores all observed
     pixels in its imputations; only the erased ones change as evidence grows.
     """
     image, erased = _image_and_mask(grid, image, erased)
@@ -258,10 +313,16 @@ def grid_posterior_steps(grid: LatentGrid, image: np.ndarray, erased: np.ndarray
     per_row = grid.log_likelihood(x, by_row).to(torch.float64)
     total = torch.zeros(grid.z.shape[0], dtype=torch.float64)
     yield _posterior_from_loglik(grid, total, image, erased, rows_seen=0)
+    last = None
     for row in range(height):
         if observed[row].any():
             total = total + per_row[row]
-            yield _posterior_from_loglik(grid, total, image, erased, rows_seen=row + 1)
+            last = _posterior_from_loglik(grid, total, image, erased, rows_seen=row + 1)
+            yield last
+    if refine and last is not None:
+        fine = refined(last)
+        if fine is not last:
+            yield fine
 
 
 @torch.no_grad()

@@ -19,19 +19,13 @@ import numpy as np
 import torch
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from vae_explorer.core import imputation as imp
 from vae_explorer.core.session import ExplorerSession
+from vae_explorer.qt.imputation_layout import build_image_box, build_method_box
 from vae_explorer.qt.imputation_results import ResultTiles
 from vae_explorer.qt.mask_editor import EraseBox
 from vae_explorer.qt.overlay_keeper import OverlayKeeper, on_map_plane
@@ -98,35 +92,12 @@ class ImputationPanel(QWidget):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self._build_image_box())
+        layout.addWidget(build_image_box(self))
         layout.addWidget(self._build_erase_box())
-        layout.addWidget(self._build_method_box())
+        layout.addWidget(build_method_box(self, METHOD_TITLES))
         layout.addWidget(self._build_result_box())
         layout.addStretch(1)
-        fill_with_scrolling(self, content)
-
-    def _build_image_box(self) -> QGroupBox:
-        box = QGroupBox("1 · Choose a digit")
-        self.index_spin = QSpinBox()
-        self.index_spin.setRange(0, 0)
-        self.index_spin.setToolTip("Index of the image in the split shown on the map")
-        self.index_spin.valueChanged.connect(self.choose_image)
-        self.random_button = QPushButton("Random")
-        self.random_button.setToolTip("Pick a random image")
-        self.random_button.clicked.connect(self.choose_random_image)
-        self.image_label = QLabel("")
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Image #"))
-        row.addWidget(self.index_spin)
-        row.addWidget(self.random_button)
-        row.addWidget(self.image_label, 1)
-        hint = QLabel("…or click a data point on the latent map.")
-        hint.setObjectName("hint")
-        column = QVBoxLayout(box)
-        column.setSpacing(2)
-        column.addLayout(row)
-        column.addWidget(hint)
-        return box
+        self.scroll = fill_with_scrolling(self, content)
 
     def _build_erase_box(self) -> EraseBox:
         self.erase_box = EraseBox("2 · Erase pixels")
@@ -134,56 +105,6 @@ class ImputationPanel(QWidget):
         for name in ("editor", "rows_radio", "rect_radio", "preset_buttons", "clear_mask_button"):
             setattr(self, name, getattr(self.erase_box, name))
         return self.erase_box
-
-    def _build_method_box(self) -> QGroupBox:
-        box = QGroupBox("3 · Impute")
-        self.method_combo = QComboBox()
-        for key, title in METHOD_TITLES.items():
-            self.method_combo.addItem(title, key)
-        self.method_combo.setToolTip(
-            "Iterative: fill, encode, decode, restore the known pixels, repeat (path drawn on the map).\n"
-            "Grid posterior: p(z | observed pixels) on a 100×100 grid, drawn as a heat map; the\n"
-            "imputation is the posterior mean of the decoded images. Needs a 2-D latent.\n"
-            "Gradient MAP: climb log p(observed | z) + log p(z) from several starts.")
-        self.method_combo.currentIndexChanged.connect(self._on_method_chosen)
-        self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 500)
-        self.steps_spin.setValue(25)
-        self.steps_spin.setToolTip("Rounds of the iterative method")
-        self.impute_button = QPushButton("Impute")
-        self.impute_button.setDefault(True)
-        self.impute_button.setToolTip("Run the chosen method, one step per frame")
-        self.impute_button.clicked.connect(self.start_imputation)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop_imputation)
-        self.zoom_button = QPushButton("Zoom map")
-        self.zoom_button.setEnabled(False)
-        self.zoom_button.setToolTip("Fit the latent map around the posterior or the path of this run")
-        self.zoom_button.clicked.connect(self.zoom_map)
-        self.status_label = QLabel("Choose a digit, erase some rows, press Impute.")
-        self.status_label.setWordWrap(True)
-        self.map_hint = QLabel("")
-        self.map_hint.setObjectName("hint")
-        self.map_hint.setWordWrap(True)
-        grid = QGridLayout(box)
-        grid.addWidget(QLabel("Method:"), 0, 0)
-        grid.addWidget(self.method_combo, 0, 1, 1, 3)
-        # Long method titles must not widen the dock.
-        self.method_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.method_combo.setMinimumContentsLength(12)
-        self.steps_label = QLabel("Rounds:")
-        grid.addWidget(self.steps_label, 1, 0)
-        grid.addWidget(self.steps_spin, 1, 1)
-        buttons = QHBoxLayout()
-        for button in (self.impute_button, self.stop_button, self.zoom_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        grid.addLayout(buttons, 2, 0, 1, 4)
-        grid.addWidget(self.status_label, 3, 0, 1, 4)
-        grid.addWidget(self.map_hint, 4, 0, 1, 4)
-        grid.setColumnStretch(1, 1)
-        return box
 
     def _build_result_box(self) -> ResultTiles:
         self.results = ResultTiles()
@@ -338,6 +259,7 @@ class ImputationPanel(QWidget):
             method = self.method
             self.stop_imputation()
             self.status_label.setText(f"Done. {self._last_status}{self._error_text()}")
+            self.scroll.ensureWidgetVisible(self.results)  # the result is below the fold at 1400 x 900
             self.runFinished.emit(method)
         except ValueError as exc:  # the model cannot do what this method needs: say so, briefly
             self.stop_imputation()
@@ -374,9 +296,15 @@ class ImputationPanel(QWidget):
         self._focus = posterior.grid.z.numpy()[likely]
         self.zoom_button.setEnabled(True)
         self.overlays.show(self.overlayMarker, KEY_MAP_POINT, posterior.map_z)
-        rows = posterior.rows_seen
-        stage = "prior only" if rows == 0 else f"observed rows 0–{rows - 1} taken in"
-        self._show_imputation(posterior.mean_image, f"Grid posterior: {stage}")
+        rows, grid = posterior.rows_seen, posterior.grid
+        if rows == 0:
+            stage = "the prior alone, before any pixel is seen"
+        elif grid.half != (GRID_EXTENT, GRID_EXTENT):
+            stage = (f"all observed rows, on a fine {grid.resolution}×{grid.resolution} grid over its mass "
+                     f"({grid.cell_size[0]:.4f} wide cells)")
+        else:
+            stage = f"the observed pixels of rows 0–{rows - 1}"
+        self._show_imputation(posterior.mean_image, f"Grid posterior from {stage}")
         self.results.show_grid_posterior(posterior, self.mask, generator)
 
     def _show_encoder_samples(self, imputed: np.ndarray) -> None:
@@ -441,3 +369,5 @@ class ImputationPanel(QWidget):
         self.results.show_method(grid=self.method == METHOD_GRID, has_map_point=not iterative)
         self.map_hint.setText(MAP_HINTS[self.method])
         self._reset_results()
+        self._last_status = ""
+        self.status_label.setText(f"Press Impute to run {self.method_combo.currentText()}.")

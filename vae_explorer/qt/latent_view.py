@@ -69,6 +69,7 @@ class LatentView(QWidget):
             axis = self.plot_item.getAxis(name)
             axis.setTextPen(pg.mkPen(200, 200, 205))
             axis.setPen(pg.mkPen(120, 120, 128))
+            axis.enableAutoSIPrefix(False)  # zoomed onto a posterior, ticks read 0.005, not "(x0.001) 5"
         # A fixed width for the left axis: sized by its tick labels, it could flip between two widths
         # forever, as each width (through the locked aspect) gives the other's y range and ticks.
         self.plot_item.getAxis("left").setWidth(62)
