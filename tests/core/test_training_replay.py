@@ -75,3 +75,12 @@ def test_bad_targets_give_clear_errors(tmp_path):
     (tmp_path / "taken.gif").mkdir()
     with pytest.raises(OutputPathError, match="not a regular file"):
         export_gif(replay, tmp_path / "taken.gif")
+
+
+def test_a_diverged_point_is_left_out_and_the_frames_keep_the_maps_proportions():
+    replay = EpochReplay(np.zeros(3))
+    replay.record(1, np.array([[0.0, 0.0], [4.0, 1.0], [np.nan, np.inf]]))
+    xmin, xmax, ymin, ymax = replay.extent()
+    assert np.isfinite([xmin, xmax, ymin, ymax]).all() and xmax - xmin == pytest.approx(ymax - ymin)
+    image = render_frame(replay.points(1), replay.labels, (xmin, xmax, ymin, ymax), size=64)
+    assert (image != image[0, 0]).any(axis=2).sum() >= 8  # the two finite points are drawn

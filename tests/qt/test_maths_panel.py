@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QEnterEvent
+from PySide6.QtWidgets import QApplication
 
 from tests.conftest import REPO_ROOT
 from vae_explorer.core.checkpoint import load_checkpoint
@@ -104,8 +106,20 @@ def test_a_new_digit_keeps_eps_and_the_rows(panel, vae, bundled_test_set):
     assert not np.array_equal(panel.walkthrough.mean, vae.walkthrough(digit(bundled_test_set, 0)[0]).mean)
 
 
+_hovered: list = []
+
+
 def hover(qtbot, widget) -> None:
-    qtbot.mouseMove(widget, widget.rect().center())
+    """The mouse leaves the last hovered row and enters widget: the enter and leave events Qt sends.
+
+    Sent to the widgets themselves: moving the shared cursor would depend on which window an
+    earlier test left on top of the offscreen screen."""
+    if _hovered and _hovered[-1] is not widget:
+        QApplication.sendEvent(_hovered[-1], QEvent(QEvent.Type.Leave))
+    centre = QPointF(widget.rect().center())
+    QApplication.sendEvent(widget, QEnterEvent(centre, centre, QPointF(widget.mapToGlobal(centre.toPoint()))))
+    _hovered[:] = [widget]
+    qtbot.wait(1)
 
 
 def test_hovering_a_formula_lights_its_picture_and_names_it(panel, vae, bundled_test_set, qtbot):
@@ -128,7 +142,7 @@ def test_hovering_a_formula_lights_its_picture_and_names_it(panel, vae, bundled_
     with qtbot.waitSignal(panel.highlight, check_params_cb=lambda key: key == "z"):
         hover(qtbot, z_row)
     with qtbot.waitSignal(panel.highlight, check_params_cb=lambda key: key == ""):
-        qtbot.mouseMove(panel.heading, panel.heading.rect().center())
+        QApplication.sendEvent(z_row, QEvent(QEvent.Type.Leave))
     assert not any(r.property("lit") for r in panel.rows)
     assert {"reconstruction", "kl", "z", ""} <= set(seen)
 

@@ -52,7 +52,8 @@ class EpochReplay:
         points = np.asarray(points, np.float32)
         if points.shape != (len(self.labels), 2):
             raise ValueError(f"a replay frame needs {len(self.labels):,} map points (N, 2), got {points.shape}")
-        frame = np.clip(points, -6e4, 6e4).astype(np.float16)  # float16 tops out at 65,504
+        # float16 tops out at 65,504; a diverged (infinite) point is kept as NaN, drawn nowhere.
+        frame = np.where(np.isfinite(points), np.clip(points, -6e4, 6e4), np.nan).astype(np.float16)
         if frame.nbytes > self.budget_bytes:
             raise ValueError(f"one frame ({frame.nbytes:,} bytes) is larger than the replay's budget")
         self._frames[int(epoch)] = frame
@@ -88,10 +89,15 @@ class EpochReplay:
         """One box around the 0.5-99.5 percentiles of every kept frame, for all of them."""
         if not self._frames:
             raise ValueError("the replay has no frames yet")
-        low = np.min([np.percentile(f.astype(np.float32), 0.5, axis=0) for f in self._frames.values()], axis=0)
-        high = np.max([np.percentile(f.astype(np.float32), 99.5, axis=0) for f in self._frames.values()], axis=0)
-        pad = margin * float(max(high - low))
-        return float(low[0] - pad), float(high[0] + pad), float(low[1] - pad), float(high[1] + pad)
+        finite = [np.where(np.isfinite(f), f, np.nan).astype(np.float32) for f in self._frames.values()]
+        with np.errstate(all="ignore"):  # a frame of nothing but NaN adds nothing
+            low = np.nanmin([np.nanpercentile(f, 0.5, axis=0) for f in finite], axis=0)
+            high = np.nanmax([np.nanpercentile(f, 99.5, axis=0) for f in finite], axis=0)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            low, high = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
+        # A square box, as the map keeps its aspect: x and y in the same units.
+        centre, half = (low + high) / 2, float(max(high - low)) / 2 * (1 + 2 * margin)
+        return float(centre[0] - half), float(centre[0] + half), float(centre[1] - half), float(centre[1] + half)
 
 
 def render_frame(points: np.ndarray, labels: np.ndarray, extent, size: int = 480, caption: str = "") -> np.ndarray:
@@ -104,6 +110,8 @@ def render_frame(points: np.ndarray, labels: np.ndarray, extent, size: int = 480
     image = np.empty((size, size, 3), np.uint8)
     image[:] = BACKGROUND
     points = np.asarray(points, np.float32)
+    keep = np.isfinite(points).all(axis=1)  # a diverged point is left out, not drawn at the edge
+    points, labels = points[keep], np.asarray(labels)[keep]
     col = np.floor((points[:, 0] - xmin) / (xmax - xmin) * (size - 1)).astype(np.int64)
     row = np.floor((ymax - points[:, 1]) / (ymax - ymin) * (size - 1)).astype(np.int64)  # y up
     colours = CLASS_COLOURS[np.asarray(labels, np.int64) % len(CLASS_COLOURS)]
@@ -113,10 +121,14 @@ def render_frame(points: np.ndarray, labels: np.ndarray, extent, size: int = 480
             inside = (r >= 0) & (r < size) & (c >= 0) & (c < size)
             image[r[inside], c[inside]] = colours[inside]
     if caption:
-        from PIL import Image, ImageDraw
+        from PIL import Image, ImageDraw, ImageFont
 
         picture = Image.fromarray(image)
-        ImageDraw.Draw(picture).text((8, 6), caption, fill=(230, 230, 235))
+        try:
+            font = ImageFont.load_default(size=max(12, size // 26))  # Pillow 10.1+: a scalable font
+        except TypeError:
+            font = ImageFont.load_default()
+        ImageDraw.Draw(picture).text((8, 6), caption, fill=(230, 230, 235), font=font)
         image = np.asarray(picture)
     return image
 
