@@ -94,17 +94,17 @@ class HolesOverlay:
         view.show_items(KEY_HOLES, [_holes_item(self.holes)], -7)
         marks = [pg.ScatterPlotItem(samples[~self.in_holes, 0], samples[~self.in_holes, 1], symbol="o", size=7,
                                     pen=pg.mkPen(235, 235, 240, width=1), brush=None),
-                 pg.ScatterPlotItem(samples[self.in_holes, 0], samples[self.in_holes, 1], symbol="x", size=11,
+                 pg.ScatterPlotItem(samples[self.in_holes, 0], samples[self.in_holes, 1], symbol="x", size=15,
                                     pen=pg.mkPen(*IN_HOLE_COLOUR, width=2), brush=pg.mkBrush(*IN_HOLE_COLOUR))]
         view.show_items(KEY_SAMPLES, marks, 35)
         kernel = "" if self.holes.bandwidth is None else (
             f" (codes without posteriors, smoothed by {self.holes.bandwidth[0]:.2f} × {self.holes.bandwidth[1]:.2f})")
         inside = latent_holes.share_inside_prior(session.latent_mu)
-        lines = (f"Holes (red): {100 * self.holes.prior_mass_in_holes:.0f}% of the prior's mass, where the "
-                 f"{len(session.latent_mu):,} encoded images put almost none{kernel}",
-                 f"{int(self.in_holes.sum())} of the {len(samples)} prior samples (Samples tab) land in holes (×); "
+        lines = (f"Holes (red): {100 * self.holes.prior_mass_in_holes:.0f}% of the prior's mass,",
+                 f"where the {len(session.latent_mu):,} encoded images put almost none{kernel}",
+                 f"{int(self.in_holes.sum())} of the {len(samples)} prior samples (Samples tab) land in holes (×)",
                  f"{100 * inside:.0f}% of the encoded images lie in the prior's 95% disc")
-        self.summary = "; ".join(lines)
+        self.summary = " ".join(lines[:2]) + "; " + "; ".join(lines[2:])
         self.caption.setText("<br>".join(lines))
         self.caption.setVisible(True)
         self.window.statusBar().showMessage(self.summary, 10000)
