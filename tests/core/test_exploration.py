@@ -79,3 +79,13 @@ def test_a_smaller_split_drops_a_pick_it_does_not_have(recorded, shipped_test_se
 def test_unknown_events_are_refused():
     with pytest.raises(ValueError, match="unknown exploration event"):
         Exploration().observe("hovered", lambda e: None)
+
+
+def test_the_picked_digit_comes_with_its_label_and_a_title(recorded, shipped_test_session):
+    exploration, _ = recorded
+    exploration.commit(shipped_test_session)
+    assert exploration.picked_digit() is None
+    exploration.pick(0)
+    image, label, title = exploration.picked_digit()
+    np.testing.assert_array_equal(image, shipped_test_session.image(0))
+    assert label == 7 and title == "Digit #0 (7) of the test split"

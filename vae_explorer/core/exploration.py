@@ -106,6 +106,16 @@ class Exploration:
             self.picked_index = None
             self._emit("picked")
 
+    def picked_digit(self) -> tuple[np.ndarray, int, str] | None:
+        """The picked image (H, W), its label, and a title naming it ("Digit #12 (7) of the test split")."""
+        index, session = self.picked_index, self.shown
+        if index is None or session is None:
+            return None
+        label = int(session.labels[index])
+        names = session.data.class_names
+        name = names[label] if 0 <= label < len(names) else str(label)
+        return session.image(index), label, f"Digit #{index} ({name}) of the {session.data.split} split"
+
     def picked_posterior(self) -> tuple[np.ndarray, np.ndarray | None] | None:
         """Mean and standard deviation of q(z|x) of the picked image under the shown model."""
         if self.picked_index is None or self.shown is None:

@@ -21,14 +21,12 @@ class GapsLink:
         self.view.set_model(exploration.session.model)
 
     def _on_picked(self, exploration) -> None:
-        index, session = exploration.picked_index, exploration.shown
-        if index is None:
+        digit = exploration.picked_digit()
+        if digit is None:
             self.view.clear()
-        elif session is exploration.session:  # not a training preview: its weights are about to change
-            label = int(session.labels[index])
-            names = session.data.class_names
-            name = names[label] if 0 <= label < len(names) else str(label)
-            self.view.show_image(session.image(index), f"Digit #{index} ({name}) of the {session.data.split} split")
+        elif not exploration.previewing:  # a training preview's weights are about to change
+            image, _, title = digit
+            self.view.show_image(image, title)
 
     def _on_drawn(self, drawing) -> None:
         prepared = getattr(drawing, "prepared", None)

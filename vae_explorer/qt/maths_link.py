@@ -42,15 +42,11 @@ class MathsLink:
         self.panel.set_model(session.model, float(training.beta) if training is not None else 1.0)
 
     def _on_picked(self, exploration) -> None:
-        index, session = exploration.picked_index, exploration.shown
-        if index is None:
-            return
-        label = int(session.labels[index])
-        names = session.data.class_names
-        name = names[label] if 0 <= label < len(names) else str(label)
-        self._remember_posterior(session, session.image(index), label)
-        self.panel.show_digit(session.image(index), label, f"Test digit #{index} ({name})"
-                              if session.data.split == "test" else f"Digit #{index} ({name})")
+        digit = exploration.picked_digit()
+        if digit is not None:
+            image, label, title = digit
+            self._remember_posterior(exploration.shown, image, label)
+            self.panel.show_digit(image, label, title)
 
     def _on_drawn(self, drawing) -> None:
         prepared = getattr(drawing, "prepared", None)
