@@ -19,6 +19,8 @@ def test_the_aggregate_posterior_integrates_to_one():
     sigma = rng.uniform(0.05, 0.4, size=(3000, 2))
     holes = lh.find_holes(mu, sigma, cells=200)
     assert holes.mass == pytest.approx(1.0, abs=0.01)
+    assert 0.0 < holes.overlap < 1.0
+    assert lh.find_holes(rng.normal(size=(20000, 2)), np.full((20000, 2), 0.1)).overlap > 0.9  # codes like N(0, I)
     kde = lh.find_holes(mu, None, cells=200)  # a deterministic code: Scott's kernel
     assert kde.mass == pytest.approx(1.0, abs=0.01) and kde.bandwidth is not None
     # The grid and the exact evaluation agree at cell centres.
@@ -56,15 +58,19 @@ def test_the_autoencoder_leaves_more_of_the_prior_in_holes_than_the_vae(shipped_
     seconds = time.perf_counter() - start
     ae_holes = lh.find_holes(ae.latent_mu, None)
     vae_inside, ae_inside = lh.share_inside_prior(vae.latent_mu), lh.share_inside_prior(ae.latent_mu)
+    print_overlap = f"; overlap with the prior: VAE {vae_holes.overlap:.2f}, autoencoder {ae_holes.overlap:.2f}"
     with capsys.disabled():
         print(f"\nprior mass in holes: VAE {vae_holes.prior_mass_in_holes:.3f}, autoencoder "
               f"{ae_holes.prior_mass_in_holes:.3f}; codes in the prior's 95% disc: VAE {vae_inside:.2f}, "
-              f"autoencoder {ae_inside:.2f}; 10,000 codes on {lh.CELLS}² cells in {seconds * 1000:.0f} ms")
+              f"autoencoder {ae_inside:.2f}{print_overlap}; 10,000 codes on {lh.CELLS}² cells in "
+              f"{seconds * 1000:.0f} ms")
     # The VAE's codes follow its prior; between its narrow posteriors some of the prior is left bare.
     assert 0.85 < vae_inside < 1.0 and 0.01 < vae_holes.prior_mass_in_holes < 0.3
     # The autoencoder's codes ignore the prior: they spread far past it, so N(0, I) covers only the
     # crowded middle of its map, where every class meets (no hole, but no particular digit either).
     assert ae_inside < 0.5 * vae_inside
+    # Without any threshold: the autoencoder's codes cover much less of the prior than the VAE's.
+    assert ae_holes.overlap < vae_holes.overlap - 0.15
 
 
 def test_bad_codes_are_refused_with_a_message():

@@ -43,6 +43,11 @@ class HoleMap:
         return float(self.density.sum() * self.cell_area)
 
     @property
+    def overlap(self) -> float:
+        """∫ min(p, q) dz on the grid: the share of the prior the codes cover, with no threshold."""
+        return float(np.minimum(self.prior, self.density).sum() * self.cell_area)
+
+    @property
     def prior_mass_in_holes(self) -> float:
         """The share of the prior's probability that lies in holes."""
         return float(self.prior[self.holes].sum() * self.cell_area)

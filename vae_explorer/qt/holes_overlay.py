@@ -103,8 +103,9 @@ class HolesOverlay:
         lines = (f"Holes (red): {100 * self.holes.prior_mass_in_holes:.0f}% of the prior's mass,",
                  f"where the {len(session.latent_mu):,} encoded images put almost none{kernel}",
                  f"{int(self.in_holes.sum())} of the {len(samples)} prior samples (Samples tab) land in holes (×)",
-                 f"{100 * inside:.0f}% of the encoded images lie in the prior's 95% disc")
-        self.summary = " ".join(lines[:2]) + "; " + "; ".join(lines[2:])
+                 f"{100 * inside:.0f}% of the encoded images lie in the prior's 95% disc,",
+                 f"and their q(z) covers {100 * self.holes.overlap:.0f}% of the prior (∫ min(p, q) dz)")
+        self.summary = " ".join(lines[:2]) + "; " + lines[2] + "; " + " ".join(lines[3:])
         self.caption.setText("<br>".join(lines))
         self.caption.setVisible(True)
         self.window.statusBar().showMessage(self.summary, 10000)
