@@ -184,3 +184,34 @@ def test_gaps_refuses_a_model_it_cannot_handle(capsys):
 
     code = main(["gaps", str(shipped_checkpoint_path().with_name("mnist-20d.safetensors")), "--limit", "2"])
     assert code == 2 and "2-D latent" in capsys.readouterr().err
+
+
+def test_evaluate_a_classifier_and_a_model_through_it(capsys):
+    import re
+
+    from vae_explorer.core.resources import shipped_checkpoints_folder, shipped_classifier_path
+
+    code = main(["evaluate", str(shipped_classifier_path()), "--limit", "2000",
+                 "--model", str(shipped_checkpoints_folder() / "mnist-2d.safetensors")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    figure = lambda label: float(re.search(rf"{label}\s+([\d.]+)", out).group(1))  # noqa: E731
+    assert figure("test accuracy") > 97.0
+    kept = figure("accuracy on its reconstructions")
+    assert 30.0 < kept < figure("test accuracy")  # a 2-D code keeps most of the class, not all of it
+    shares = [float(v) for v in re.findall(r"\d (\d+\.\d)%", out.split("prior samples:")[1].splitlines()[0])]
+    assert len(shares) == 10 and abs(sum(shares) - 100.0) < 0.5
+    assert 0.5 < figure(r"\(normalised entropy, 1 = all equal\)") <= 1.0
+
+
+def test_a_model_without_a_prior_gets_no_prior_samples_and_a_bad_output_a_message(tmp_path, capsys):
+    from vae_explorer.core.resources import shipped_checkpoints_folder, shipped_classifier_path
+
+    code = main(["evaluate", str(shipped_classifier_path()), "--limit", "500",
+                 "--model", str(shipped_checkpoints_folder() / "mnist-ae-2d.safetensors")])
+    out = capsys.readouterr().out
+    assert code == 0 and "not drawn: this model has no prior over z" in out
+    (tmp_path / "taken").mkdir()
+    code = main(["train-classifier", "--data-dir", str(tmp_path), "-o", str(tmp_path / "taken")])
+    err = capsys.readouterr().err
+    assert code == 2 and "vae-explorer: error:" in err and "Traceback" not in err

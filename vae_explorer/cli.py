@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", metavar="FILE", help="model to open (default: the shipped 2-D model)"
     )
     _add_common(parser)
-    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,gaps}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,evaluate,gaps,train-classifier}")
 
     train = commands.add_parser("train", help="train a VAE and write a checkpoint")
     _add_common(train)
@@ -87,6 +87,20 @@ def build_parser() -> argparse.ArgumentParser:
                           help="importance samples per image (default: 100; the classic reference uses 5000)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed for the sampled terms (default: 0)")
     evaluate.add_argument("--limit", type=int, default=0, metavar="N", help="use only the first N test images")
+    evaluate.add_argument("--model", default=None, metavar="FILE",
+                          help="with a classifier: also its accuracy on this model's reconstructions and the "
+                          "classes of this model's prior samples")
+
+    probe = commands.add_parser("train-classifier", help="train the digit classifier that probes decoded images")
+    _add_common(probe)
+    probe.add_argument("--output", "-o", default="classifier.safetensors", metavar="FILE",
+                       help="file to write (default: classifier.safetensors)")
+    probe.add_argument("--dataset", default="mnist", choices=list(DATASETS), help="dataset (default: mnist)")
+    probe.add_argument("--epochs", type=int, default=2, help="passes over the training split (default: 2)")
+    probe.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
+    probe.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    probe.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    probe.add_argument("--threads", type=int, default=1, help="CPU threads (default: 1)")
 
     gaps = commands.add_parser("gaps", help="the approximation and amortization gaps of a 2-D model, in nats")
     gaps.add_argument("checkpoint_file", metavar="CHECKPOINT", help="checkpoint of a model with a 2-D latent")
@@ -109,9 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vae_explorer.commands.gaps import run_gaps
 
         return run_gaps(args)
-    if args.command == "evaluate":
-        from vae_explorer.commands.evaluate import run_evaluate
+    if args.command == "train-classifier":
+        from vae_explorer.commands.classifier import run_train_classifier
 
+        return run_train_classifier(args)
+    if args.command == "evaluate":
+        from vae_explorer.commands.classifier import run_evaluate_classifier
+        from vae_explorer.commands.evaluate import run_evaluate
+        from vae_explorer.core.checkpoint_header import CLASSIFIER_FORMAT
+        from vae_explorer.core.classifier import file_format
+
+        if file_format(args.checkpoint_file) == CLASSIFIER_FORMAT:
+            return run_evaluate_classifier(args)
         return run_evaluate(args)
     from vae_explorer.qt.app import run_app
 

@@ -146,7 +146,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
             train_config = _train_config(header, name)
             metrics = json_object(header.metadata, "metrics", name, "the metrics entry")
             provenance = json_object(header.metadata, "provenance", name, "the provenance entry")
-            state = _read_weights(handle, header, name)
+            state = read_weights(handle, header, name)
     except OSError as exc:
         raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
     # Seeded, so that loading leaves the global random state alone; the weights are replaced anyway.
@@ -208,7 +208,7 @@ def _train_config(header: Header, name: str) -> TrainConfig | None:
         raise CheckpointError(f"{name} has an invalid training configuration: {one_line(exc)}") from None
 
 
-def _read_weights(handle: IO[bytes], header: Header, name: str) -> dict[str, torch.Tensor]:
+def read_weights(handle: IO[bytes], header: Header, name: str) -> dict[str, torch.Tensor]:
     """The tensors, parsed by safetensors from the file's bytes, once the header has passed.
 
     Read into memory rather than mapped: a file cut short meanwhile must give

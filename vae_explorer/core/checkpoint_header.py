@@ -22,6 +22,7 @@ from vae_explorer.core.config import clip
 from vae_explorer.core.models import MAX_PARAMETERS
 
 FORMAT_NAME = "vae-explorer-checkpoint"
+CLASSIFIER_FORMAT = "vae-explorer-classifier"  # core.classifier's files: the same layout, their own marker
 FORMAT_VERSION = 2
 READABLE_VERSIONS = ("1", "2")
 # The shipped model's header is 2.3 KB for 14 tensors, about 170 bytes a tensor:
@@ -122,8 +123,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def read_header(handle: IO[bytes], size: int, name: str) -> Header:
-    """Check the framing and the header's structure; `handle` is the open file of `size` bytes."""
+def read_header(handle: IO[bytes], size: int, name: str, expected_format: str | None = FORMAT_NAME) -> Header:
+    """Check the framing and the header's structure; `handle` is the open file of `size` bytes.
+
+    expected_format: the format marker the file must carry (a classifier's differs from a
+    model's); None accepts any, for a caller that only asks which kind of file it is."""
     head = handle.read(9)
     header_len = int.from_bytes(head[:8], "little")
     framed = len(head) == 9 and head[8:9] == b"{" and header_len <= size - 8
@@ -157,7 +161,10 @@ def read_header(handle: IO[bytes], size: int, name: str) -> Header:
     if not isinstance(header, dict):
         raise CheckpointError(f"{name} is not a vae-explorer checkpoint (its header is not a JSON object)")
     metadata = _metadata_block(header.pop("__metadata__", {}), name)
-    if metadata.get("format") != FORMAT_NAME:
+    if expected_format == FORMAT_NAME and metadata.get("format") == CLASSIFIER_FORMAT:
+        raise CheckpointError(f"{name} is a digit classifier (a probe), not a model to explore; "
+                              "`vae-explorer evaluate` reports its accuracy")
+    if expected_format is not None and metadata.get("format") != expected_format:
         raise CheckpointError(
             f"{name} is a safetensors file but not a vae-explorer checkpoint "
             "(it has no vae-explorer format marker)"

@@ -41,10 +41,19 @@ SHIPPED_TITLES = {
 }
 
 
+CLASSIFIER_SUFFIX = "-classifier"  # shipped digit classifiers (core.classifier) are named <dataset>-classifier
+
+
+def shipped_classifier_path(dataset: str = "mnist") -> Path:
+    """The shipped classifier that probes decoded images of `dataset`."""
+    return shipped_checkpoints_folder() / f"{dataset}{CLASSIFIER_SUFFIX}.safetensors"
+
+
 def shipped_models() -> list[tuple[str, Path]]:
     """(title, path) of every shipped model, in the order of SHIPPED_TITLES, then by name."""
     folder = shipped_checkpoints_folder()
     paths = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    paths = [p for p in paths if not p.stem.endswith(CLASSIFIER_SUFFIX)]  # probes, not models to explore
     order = list(SHIPPED_TITLES)
     paths.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name))
     return [(SHIPPED_TITLES.get(p.stem, p.stem), p) for p in paths]

@@ -1,0 +1,124 @@
+"""`vae-explorer train-classifier` and `vae-explorer evaluate CLASSIFIER [--model FILE]`.
+
+The classifier is the probe of what a model's decodes show: its accuracy on
+the test split, on a model's reconstructions of that split (how much of the
+class the model keeps), and the classes it gives a model's prior samples (how
+evenly the prior covers them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from vae_explorer.commands.report import EXIT_FAILED, EXIT_USAGE, fail
+
+PRIOR_SAMPLES = 10_000
+
+
+def run_train_classifier(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from vae_explorer.core.checkpoint_header import CheckpointError
+    from vae_explorer.core.classifier import (
+        ClassifierConfig, ClassifierFile, DigitClassifier, accuracy, save_classifier, train_classifier,
+    )
+    from vae_explorer.core.config import ConfigError
+    from vae_explorer.commands.evaluate import _test_split
+    from vae_explorer.core.data import DataUnavailableError, load_dataset, resolve_data_dir
+    from vae_explorer.core.outputs import OutputPathError, check_output_target
+
+    try:
+        output = check_output_target(args.output)
+        data_dir = str(resolve_data_dir(args.data_dir))
+        train = load_dataset(args.dataset, data_dir, "train")
+        test = _test_split(args.dataset, data_dir)
+    except (OutputPathError, DataUnavailableError, ConfigError) as exc:
+        fail(str(exc))
+        return EXIT_USAGE
+    torch.manual_seed(args.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        model = DigitClassifier(ClassifierConfig(image_shape=train.image_shape, num_classes=len(test.class_names)))
+        start = time.perf_counter()
+        bar = tqdm(total=args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size), unit="batch")
+        done = 0
+        for progress in train_classifier(model, train, args.epochs, args.batch_size, args.lr, args.seed):
+            batches = (progress.epoch - 1) * progress.batches + progress.batch
+            bar.update(batches - done)
+            done = batches
+            bar.set_postfix(epoch=progress.epoch, loss=f"{progress.loss:.3f}")
+        bar.close()
+        seconds = time.perf_counter() - start
+        test_accuracy = accuracy(model, test.images, test.labels)
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written")
+        return EXIT_FAILED
+    finally:
+        torch.set_num_threads(threads)
+    command = "vae-explorer " + " ".join(getattr(args, "argv", []))
+    metrics = {"test_accuracy": test_accuracy, "epochs_completed": args.epochs, "train_seconds": round(seconds, 1)}
+    try:
+        save_classifier(ClassifierFile(model, args.dataset, metrics, {"command": command, "seed": args.seed,
+                                                                     "torch": torch.__version__}), output)
+    except (OSError, CheckpointError) as exc:
+        fail(f"could not write {output}: {exc}")
+        return EXIT_FAILED
+    print(f"Saved {output}: test accuracy {100 * test_accuracy:.2f}% after {args.epochs} epochs ({seconds:.0f} s)")
+    return 0
+
+
+def run_evaluate_classifier(args: argparse.Namespace) -> int:
+    import torch
+
+    from vae_explorer.commands.evaluate import _test_split
+    from vae_explorer.core.checkpoint import CheckpointError, load_checkpoint
+    from vae_explorer.core.classifier import accuracy, load_classifier
+    from vae_explorer.core.data import DataUnavailableError
+    from vae_explorer.core.session import encode_dataset, frozen_copy
+
+    try:
+        probe = load_classifier(args.checkpoint_file)
+        test = _test_split(probe.dataset, args.data_dir)
+        explored = load_checkpoint(args.model, device="cpu") if args.model else None
+    except (CheckpointError, DataUnavailableError) as exc:
+        fail(str(exc))
+        return EXIT_USAGE
+    if args.limit:
+        test = test.subset(args.limit)
+    classifier = probe.model
+    print(f"classifier   {probe.path} (trained on {probe.dataset})")
+    print(f"test images  {len(test):,}")
+    print(f"test accuracy              {100 * accuracy(classifier, test.images, test.labels):6.2f}%")
+    if explored is None:
+        return 0
+    if explored.dataset != probe.dataset:
+        fail(f"the model was trained on {explored.dataset}, the classifier on {probe.dataset}")
+        return EXIT_USAGE
+    model = frozen_copy(explored.model)
+    labels = test.labels if model.is_conditional else None
+    with torch.no_grad():
+        mu, _ = encode_dataset(model, test.images, labels)
+        reconstructions = model.decode(torch.as_tensor(mu), labels)
+    print(f"model        {explored.path.name}: {model.describe()}")
+    print(f"accuracy on its reconstructions {100 * accuracy(classifier, reconstructions, test.labels):6.2f}% "
+          "(the class the model keeps)")
+    if not model.has_posterior:
+        print("prior samples              not drawn: this model has no prior over z")
+        return 0
+    generator = torch.Generator().manual_seed(args.seed)
+    z = torch.randn((PRIOR_SAMPLES, model.latent_dim), generator=generator)
+    sample_labels = None
+    if model.is_conditional:  # every class equally often: the prior alone does not choose one
+        sample_labels = torch.arange(PRIOR_SAMPLES) % model.num_classes
+    with torch.no_grad():
+        classes = classifier.probabilities(model.decode(z, sample_labels)).argmax(dim=1)
+    shares = torch.bincount(classes, minlength=classifier.config.num_classes).float() / PRIOR_SAMPLES
+    names = test.class_names
+    spread = ", ".join(f"{names[i]} {100 * float(share):.1f}%" for i, share in enumerate(shares))
+    entropy = float(-(shares[shares > 0] * shares[shares > 0].log()).sum() / torch.log(torch.tensor(len(shares))))
+    print(f"classes of {PRIOR_SAMPLES:,} prior samples: {spread}")
+    print(f"evenness of the prior's classes (normalised entropy, 1 = all equal) {entropy:.3f}")
+    return 0
