@@ -20,12 +20,12 @@ from vae_explorer.core.imputation import (
     erase_rows,
     erased_mse,
     gradient_map_steps,
-    grid_unavailable,
     grid_posterior,
     grid_posterior_mean_batch,
     grid_posterior_steps,
-    iterative_impute_batch,
+    grid_unavailable,
     iterative_imputation,
+    iterative_impute_batch,
     map_unavailable,
     observed_log_likelihood,
     preset_mask,
@@ -377,31 +377,3 @@ def test_a_kind_without_likelihood_or_posterior_gets_iteration_and_a_clear_refus
 
 def test_the_shipped_model_can_run_every_method(model):
     assert grid_unavailable(model) is None and map_unavailable(model) is None
-
-
-def test_a_narrow_posterior_is_refined_onto_a_fine_grid_that_agrees_with_the_exact_one(bundled_test_set):
-    from vae_explorer.core.checkpoint import default_checkpoint_path, load_checkpoint
-    from vae_explorer.core.gaps import exact_posterior
-    from vae_explorer.core.imputation import REFINED_CELLS, refined
-
-    model = load_checkpoint(default_checkpoint_path()).model
-    image = bundled_test_set.images[11].numpy().reshape(28, 28)
-    erased = np.zeros((28, 28), bool)
-    erased[26:] = True  # two blank rows erased: the posterior is nearly the full one
-    coarse_grid = LatentGrid(model, extent=4.0, resolution=100).build()
-    *_, coarse, fine = grid_posterior_steps(coarse_grid, image, erased)
-    assert fine.grid.resolution == REFINED_CELLS and fine.probabilities.shape == (REFINED_CELLS, REFINED_CELLS)
-    # On the coarse grid the mass sits on a handful of cells; on the fine one it spreads over many.
-    assert (coarse.probabilities > 1e-3 * coarse.probabilities.max()).sum() < 30
-    assert (fine.probabilities > 1e-3 * fine.probabilities.max()).sum() > 300
-    # The fine grid's moments match the exact posterior of the whole image (the erased rows are blank,
-    # so they tell the model almost nothing), which core.gaps sums on its own adaptive grid.
-    exact = exact_posterior(model, torch.as_tensor(np.where(erased, 0.0, image).reshape(-1)))
-    z = fine.grid.z.numpy().astype(np.float64)
-    p = fine.probabilities.reshape(-1).astype(np.float64)
-    mean = p @ z
-    sd = np.sqrt(p @ (z - mean) ** 2)
-    exact_sd = np.sqrt(np.diag(exact.covariance.numpy()))
-    np.testing.assert_allclose(mean, exact.mean.numpy(), atol=0.1 * exact_sd.min())
-    np.testing.assert_allclose(sd, exact_sd, rtol=0.1)
-    assert refined(fine) is fine or refined(fine).grid.resolution == REFINED_CELLS

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from vae_explorer.core.imputation_grid import (
+    REFINED_CELLS,
     GridPosterior,
     LatentGrid,
     grid_posterior,
@@ -38,19 +39,19 @@ from vae_explorer.core.imputation_grid import (
     grid_problem,
     posterior_methods_problem,
     refined,
-    REFINED_CELLS,
+    refining,
 )
 from vae_explorer.core.models.base import ExplorableModel
 from vae_explorer.core.models.likelihoods import PixelLikelihood, standard_normal_log_density
 
 __all__ = [
-    "refined",
+    "MIDDLE_ROWS",
+    "PRESET_ROWS",
+    "REFINED_CELLS",
     "GridPosterior",
     "ImputationStep",
     "LatentGrid",
     "MapStep",
-    "MIDDLE_ROWS",
-    "PRESET_ROWS",
     "apply_mask",
     "empty_mask",
     "erase_rectangle",
@@ -61,12 +62,14 @@ __all__ = [
     "grid_posterior_mean_batch",
     "grid_posterior_steps",
     "grid_unavailable",
-    "iterative_impute_batch",
     "iterative_imputation",
+    "iterative_impute_batch",
     "map_unavailable",
     "observed_log_likelihood",
     "preset_mask",
     "preset_rows",
+    "refined",
+    "refining",
 ]
 
 Shape = tuple[int, int]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 
@@ -38,8 +39,9 @@ def build_method_box(panel, titles: dict[str, str]) -> QGroupBox:
         panel.method_combo.addItem(title, key)
     panel.method_combo.setToolTip(
         "Iterative: fill, encode, decode, restore the known pixels, repeat (path drawn on the map).\n"
-        "Grid posterior: p(z | observed pixels) on a 100×100 grid, drawn as a heat map; the\n"
-        "imputation is the posterior mean of the decoded images. Needs a 2-D latent.\n"
+        "Grid posterior: p(z | observed pixels) on a 100×100 grid over ±4, then on a fine grid\n"
+        "over its mass, drawn as a heat map; the imputation is the posterior mean of the decoded\n"
+        "images. Needs a 2-D latent.\n"
         "Gradient MAP: climb log p(observed | z) + log p(z) from several starts.")
     panel.method_combo.currentIndexChanged.connect(panel._on_method_chosen)
     panel.steps_spin = QSpinBox()
@@ -70,7 +72,7 @@ def build_method_box(panel, titles: dict[str, str]) -> QGroupBox:
     panel.method_combo.setMinimumContentsLength(12)
     panel.steps_label = QLabel("Rounds:")
     grid.addWidget(panel.steps_label, 1, 0)
-    grid.addWidget(panel.steps_spin, 1, 1)
+    grid.addWidget(panel.steps_spin, 1, 1, Qt.AlignmentFlag.AlignLeft)  # a count, not a full-width field
     buttons = QHBoxLayout()
     for button in (panel.impute_button, panel.stop_button, panel.zoom_button):
         buttons.addWidget(button)

@@ -246,9 +246,18 @@ class ImputationPanel(QWidget):
                     yield
                 self._grids[id(model)] = grid
             generator = torch.Generator()
-            for posterior in imp.grid_posterior_steps(grid, image, mask):
+            for posterior in imp.grid_posterior_steps(grid, image, mask, refine=False):  # the prior first, always
                 self._show_grid_step(posterior, generator)
                 yield
+            # The fine grid over the posterior's mass, decoded a chunk per tick.
+            for item in imp.refining(posterior):
+                if isinstance(item, imp.GridPosterior):
+                    if item is not posterior:
+                        self._show_grid_step(item, generator)
+                else:
+                    self.status_label.setText(f"Refining onto a fine grid over the posterior's mass… "
+                                              f"{100 * item:.0f}%")
+                    yield
 
     def _on_tick(self) -> None:
         if self._steps is None:
@@ -301,7 +310,7 @@ class ImputationPanel(QWidget):
             stage = "the prior alone, before any pixel is seen"
         elif grid.half != (GRID_EXTENT, GRID_EXTENT):
             stage = (f"all observed rows, on a fine {grid.resolution}×{grid.resolution} grid over its mass "
-                     f"({grid.cell_size[0]:.4f} wide cells)")
+                     f"(cells {grid.cell_size[0]:.4f} wide)")
         else:
             stage = f"the observed pixels of rows 0–{rows - 1}"
         self._show_imputation(posterior.mean_image, f"Grid posterior from {stage}")

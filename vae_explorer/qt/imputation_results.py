@@ -33,7 +33,8 @@ class ResultTiles(QGroupBox):
         self.error_tile = PixelTile(
             "Error (erased)", tooltip="|imputation − original| on the erased pixels (bright = wrong); "
             "the kept pixels are dimmed")
-        self.map_tile = PixelTile("MAP", tooltip="Imputation from the single most probable latent point")
+        self.map_tile = PixelTile("MAP", tooltip="Imputation from the single most probable latent point "
+                                  "(its z under the image)")
         self.uncertainty_tile = PixelTile(
             "Uncertainty", tooltip="Per-pixel standard deviation of the decoded images under the posterior")
         top = QHBoxLayout()
@@ -80,7 +81,7 @@ class ResultTiles(QGroupBox):
                             generator: torch.Generator) -> None:
         """MAP image, per-pixel spread and posterior samples of one grid step."""
         z = posterior.map_z
-        self.map_tile.set_image(posterior.map_image, f"z=({z[0]:.2f}, {z[1]:.2f})")
+        self.map_tile.set_image(posterior.map_image, f"({z[0]:.2f}, {z[1]:.2f})")  # "z=" would wrap the line
         self.show_uncertainty(posterior.uncertainty, posterior.original, mask)
         generator.manual_seed(0)  # the same draws every step, so the samples change only with the posterior
         _, samples = posterior.samples(SAMPLE_COUNT, generator)
