@@ -30,6 +30,7 @@ from vae_explorer.core.exploration import Exploration
 from vae_explorer.qt.busy import busy_cursor
 from vae_explorer.qt.holes_overlay import HolesOverlay
 from vae_explorer.qt.inspector import Inspector
+from vae_explorer.qt.probe_overlay import ProbeOverlay
 from vae_explorer.qt.map_pane import MapPane
 from vae_explorer.qt.split_store import SPLIT_TEST, SplitStore
 from vae_explorer.qt.tool_panels import InterpolationPanel, ManifoldPanel, SamplingPanel
@@ -313,7 +314,7 @@ class MainWindow(QMainWindow):
         self.views = WindowViews(self)  # the map and tool panels follow the exploration
         self.exploration.observe("committed", self._on_committed)
         self.inspector.watch(self.exploration)  # after the window, which may move the pin to a new size first
-        self.holes_overlay = HolesOverlay(self)
+        self.holes_overlay, self.probe_overlay = HolesOverlay(self), ProbeOverlay(self)
 
     # ----- following the exploration --------------------------------------------------------
 
@@ -378,7 +379,8 @@ class MainWindow(QMainWindow):
         if not self.files.confirm_discard():
             event.ignore()
             return
-        for widget in (*[self.tool_tabs.widget(i) for i in range(self.tool_tabs.count())], self.side_by_side):
+        for widget in (*[self.tool_tabs.widget(i) for i in range(self.tool_tabs.count())], self.side_by_side,
+                       self.probe_overlay):
             if widget is not None and hasattr(widget, "shutdown"):
                 widget.shutdown()  # the training panel among them: its thread is joined
         self.latent_view._manifold_timer.stop()

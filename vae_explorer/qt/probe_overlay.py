@@ -1,0 +1,162 @@
+"""View > Class regions (P): the classifier probe's verdict on the decoded latent space.
+
+A grid over the visible part of the map is decoded with the shown model and
+each decode is classified by the shipped digit classifier (core.classifier).
+Each cell takes the colour of its class, opaque where the classifier is sure
+and faint where it hesitates, so the decision regions of the decoded space,
+and the ambiguous seams between them, show under the encoded points. While
+the layer is on, hovering the map lists the ten class probabilities of the
+decode under the cursor in the status bar. The grid is classified on a
+GeneratorThread (a few hundred milliseconds) and redone after a pan or zoom.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QTimer
+
+from vae_explorer.core import latent
+from vae_explorer.core.training_replay import CLASS_COLOURS
+from vae_explorer.qt.generator_thread import GeneratorThread
+
+KEY_REGIONS = "probe-regions"
+GRID = 48  # cells across the visible region
+OPACITY = 0.55
+REFRESH_MS = 300
+
+
+class ProbeOverlay:
+    def __init__(self, window):
+        self.window = window
+        self.classifiers: dict[str, object] = {}  # dataset -> DigitClassifier
+        self.grid: np.ndarray | None = None  # (GRID, GRID) classes of the last grid, rows along y
+        self.confidence: np.ndarray | None = None
+        self.extent = None
+        self._threads: list[GeneratorThread] = []
+        self._stop: threading.Event | None = None
+        self._current: GeneratorThread | None = None
+        self.action = window.add_action(window.view_menu, "Class &regions (classifier probe)", "P",
+                                        "Colour the map by the class the shipped classifier gives the image "
+                                        "decoded at each point, faint where it hesitates", self.toggle)
+        self.action.setCheckable(True)
+        self.timer = QTimer(window)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        window.latent_view.view_box.sigRangeChanged.connect(lambda *_: self.visible and self.timer.start())
+        window.latent_view.hovered.connect(self._on_hover)
+        window.exploration.observe("shown", lambda _e: self.visible and self.timer.start())
+
+    @property
+    def visible(self) -> bool:
+        return self.action.isChecked()
+
+    def toggle(self) -> None:
+        self.refresh() if self.visible else self.clear()
+
+    def classifier(self):
+        """The shipped classifier of the shown model's dataset; None (with a message) when there is none."""
+        from vae_explorer.core.checkpoint_header import CheckpointError
+        from vae_explorer.core.classifier import load_classifier
+        from vae_explorer.core.resources import shipped_classifier_path
+
+        dataset = self.window.shown.data.name
+        if dataset not in self.classifiers:
+            try:
+                self.classifiers[dataset] = load_classifier(shipped_classifier_path(dataset)).model
+            except CheckpointError:
+                self.window.statusBar().showMessage(
+                    f"No classifier for {dataset} is shipped: train one with `vae-explorer train-classifier "
+                    f"--dataset {dataset} -o checkpoints/{dataset}-classifier.safetensors`", 10000)
+                return None
+        return self.classifiers[dataset]
+
+    def refresh(self) -> None:
+        """Classify a grid of decodes over the visible region, off the GUI thread."""
+        if not self.visible or self.window.shown is None:
+            return
+        classifier = self.classifier()
+        if classifier is None:
+            self.action.setChecked(False)
+            return
+        self._abandon()
+        xmin, xmax, ymin, ymax = self.window.latent_view.visible_rect()
+        points = latent.grid_points(xmin, xmax, ymin, ymax, GRID, GRID)  # reading order: top row first
+        decode, stop = self.window.decode_2d, threading.Event()
+        self._stop = stop
+        import torch  # the window loads before torch (see main_window); by now the model has
+
+        def work():
+            images = torch.as_tensor(decode(points))
+            if not stop.is_set():
+                yield classifier.probabilities(images).numpy()
+
+        thread = GeneratorThread(work, name="vae-probe")
+        thread.item.connect(lambda p, t=thread, e=(xmin, xmax, ymin, ymax): self._draw(t, p, e))
+        thread.crashed.connect(lambda message: self.window.statusBar().showMessage(
+            f"Could not classify the map: {message}", 8000))
+        thread.finished.connect(self._prune)
+        self._threads.append(thread)
+        self._current = thread
+        thread.start()
+
+    def _draw(self, thread, probabilities: np.ndarray, extent) -> None:
+        if thread is not self._current or thread.abandoned or not self.visible:
+            return
+        classes = probabilities.argmax(axis=1).reshape(GRID, GRID)[::-1]  # row 0 at the bottom
+        confidence = probabilities.max(axis=1).reshape(GRID, GRID)[::-1]
+        rgba = np.zeros((GRID, GRID, 4), np.uint8)
+        rgba[..., :3] = CLASS_COLOURS[classes % len(CLASS_COLOURS)]
+        # Sure: opaque; a tie between two classes (0.5): nearly clear.
+        rgba[..., 3] = (255 * np.clip((confidence - 0.4) / 0.6, 0, 1)).astype(np.uint8)
+        image = pg.ImageItem(rgba, axisOrder="row-major")
+        xmin, xmax, ymin, ymax = extent
+        image.setRect(QRectF(xmin, ymin, xmax - xmin, ymax - ymin))
+        image.setOpacity(OPACITY)
+        self.window.latent_view.show_items(KEY_REGIONS, [image], -9)
+        self.grid, self.confidence, self.extent = classes, confidence, extent
+        unsure = float((confidence < 0.7).mean())
+        self.window.statusBar().showMessage(f"Class regions: the classifier is unsure (below 70%) on "
+                                            f"{100 * unsure:.0f}% of the visible map", 6000)
+
+    def _on_hover(self, point: np.ndarray) -> None:
+        if not self.visible or self.window.shown is None:
+            return
+        classifier = self.classifier()
+        if classifier is None:
+            return
+        import torch
+
+        image = torch.as_tensor(self.window.decode_2d(np.asarray(point, np.float32)[None]))
+        probabilities = classifier.probabilities(image)[0].numpy()
+        names = self.window.shown.data.class_names
+        order = np.argsort(-probabilities)
+        text = "  ".join(f"{names[i]} {100 * probabilities[i]:.0f}%" for i in order[:10] if probabilities[i] >= 0.005)
+        self.window.statusBar().showMessage(f"Classifier on this decode: {text}", 4000)
+
+    def clear(self) -> None:
+        self._abandon()
+        self.timer.stop()
+        self.window.latent_view.clear_overlay(KEY_REGIONS)
+        self.grid = self.confidence = self.extent = None
+
+    def _abandon(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        for thread in self._threads:
+            thread.abandoned = True
+
+    def _prune(self) -> None:
+        for thread in [t for t in self._threads if t.isFinished()]:
+            thread.wait()
+            self._threads.remove(thread)
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self._abandon()
+        for thread in self._threads:
+            thread.wait()
+        self._threads.clear()
