@@ -14,21 +14,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from vae_explorer.core.exploration import Exploration
-from vae_explorer.core.model_figures import FigureRow, figure_rows
-from vae_explorer.qt.generator_thread import GeneratorThread
+from vae_explorer.core.model_figures import figure_rows
 from vae_explorer.qt.image_views import ImagePanel
 from vae_explorer.qt.inspector import format_z
 from vae_explorer.qt.map_pane import MapPane
 
 
 KEY_LINKED = "linked-hover"  # the other map's cursor, drawn on this one
-PROBE_IMAGES = PROBE_SAMPLES = 2000  # what the classifier probe scores per model (a second or two each)
 LINKED_COLOUR = (120, 220, 255)
 
 
@@ -37,8 +35,6 @@ class SideBySide(QWidget):
         super().__init__()
         self.window = window
         self.exploration = Exploration()
-        self.probes: dict[int, object] = {}  # id(checkpoint) -> core.classifier.ProbeFigures
-        self._probe_threads: list[GeneratorThread] = []
         self.title = QLabel()
         self.title.setMinimumWidth(60)
         close = QPushButton("Close")
@@ -106,20 +102,18 @@ class SideBySide(QWidget):
             window.maps.addWidget(self)
             if window.tool_dock.isVisible():  # two maps need the width; View > Tools brings it back
                 window.tool_dock.hide()
-            # Halve the width once the new pane is laid out (before, the splitter still measures one map).
-            QTimer.singleShot(0, lambda: window.maps.setSizes([max(1, window.maps.width() // 2)] * 2))
+            half = max(1, window.maps.width() // 2)
+            window.maps.setSizes([half, half])
         self.show()
         self.pane.latent_view.auto_range()
         if window.picked_index is not None:
             self.follow_pick(window.picked_index)
         self._on_window_pinned(window.exploration)
-        self._start_probe()
         window.statusBar().showMessage(f"Comparing with {Path(path).name}: hover or click either map "
                                        "(View ▸ Tools shows the tools again)", 8000)
         return True
 
     def close_comparison(self) -> None:
-        self.shutdown()
         self.hide()
         self.setParent(None)
         self.window.side_by_side = None
@@ -144,7 +138,6 @@ class SideBySide(QWidget):
     def _follow_model(self) -> None:
         if self.exploration.session is not None:
             self.follow_data(self.window.session.data)
-            self._start_probe()
             self._fill_table()
             self._describe_link()
 
@@ -213,55 +206,9 @@ class SideBySide(QWidget):
             self.link_note.setText("Latent sizes differ, so a z means nothing to the other model: the maps "
                                    "link by image (click a point to pick it on both).")
 
-    def _start_probe(self) -> None:
-        """Score both models' decodes with the shipped classifier, off the GUI thread."""
-        from vae_explorer.core.checkpoint_header import CheckpointError
-        from vae_explorer.core.classifier import load_classifier, probe_figures
-        from vae_explorer.core.resources import shipped_classifier_path
-
-        sessions = [s for s in (self.window.session, self.exploration.session)
-                    if s is not None and id(s.checkpoint) not in self.probes]
-        if not sessions:
-            return
-        try:
-            classifier = load_classifier(shipped_classifier_path(sessions[0].data.name)).model
-        except CheckpointError:
-            return  # no classifier for this dataset: the rows say so
-        test = sessions[0].data.subset(PROBE_IMAGES)
-
-        def work():
-            for session in sessions:
-                yield id(session.checkpoint), probe_figures(classifier, session.model, test, PROBE_SAMPLES)
-
-        thread = GeneratorThread(work, name="vae-probe-figures")
-        thread.item.connect(self._on_probe)
-        thread.finished.connect(lambda: [t.wait() for t in self._probe_threads if t.isFinished()])
-        self._probe_threads.append(thread)
-        thread.start()
-
-    def _on_probe(self, item) -> None:
-        key, figures = item
-        self.probes[key] = figures
-        if self.exploration.session is not None:
-            self._fill_table()
-
-    def _probe_rows(self, checkpoints) -> list[FigureRow]:
-        def text(checkpoint, what):
-            figures = self.probes.get(id(checkpoint))
-            if figures is None:
-                return "…"
-            if what == "kept":
-                return f"{100 * figures.reconstruction_accuracy:.1f}%"
-            return "–" if figures.evenness is None else f"{figures.evenness:.3f}"
-
-        tip = (f"The shipped digit classifier on {PROBE_IMAGES:,} test reconstructions (the class a model keeps) "
-               f"and on {PROBE_SAMPLES:,} prior samples (how evenly they cover the classes, 1 = all equal)")
-        return [FigureRow("classifier: reconstructions", tuple(text(c, "kept") for c in checkpoints), tip),
-                FigureRow("classifier: prior evenness", tuple(text(c, "even") for c in checkpoints), tip)]
-
     def _fill_table(self) -> None:
         checkpoints = [self.window.session.checkpoint, self.exploration.session.checkpoint]
-        rows = figure_rows(checkpoints) + self._probe_rows(checkpoints)
+        rows = figure_rows(checkpoints)
         self.table.setRowCount(len(rows))
         for row, figure in enumerate(rows):
             for column, text in enumerate((figure.name, *figure.values)):
@@ -274,7 +221,3 @@ class SideBySide(QWidget):
 
     def shutdown(self) -> None:
         self.pane.latent_view._manifold_timer.stop()
-        for thread in self._probe_threads:
-            thread.abandoned = True
-            thread.wait()
-        self._probe_threads.clear()
