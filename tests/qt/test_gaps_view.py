@@ -77,7 +77,7 @@ def test_a_new_digit_abandons_the_run_in_progress(qtbot, shipped_session):
     assert figures.args[0]["log_px"] == pytest.approx(float(expected.log_px[0]), abs=1e-6)
     assert view.title.text() == "second"
     view.shutdown()
-    assert not view._threads
+    assert view.runs.thread_count == 0
 
 
 def test_a_model_without_a_posterior_says_why(qtbot):
@@ -90,4 +90,4 @@ def test_a_model_without_a_posterior_says_why(qtbot):
     view.set_model(load_checkpoint(shipped_checkpoints_folder() / "mnist-ae-2d.safetensors").model)
     assert "No gaps for this model" in view.title.text() and "posterior" in view.title.text()
     view.show_image(np.zeros((28, 28), np.float32), "blank")
-    assert view.image is None and not view._threads
+    assert view.image is None and view.runs.thread_count == 0

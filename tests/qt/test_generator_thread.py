@@ -132,3 +132,52 @@ def test_a_pause_through_training_control_holds_the_thread_until_resume(qtbot, l
     assert thread.wait(5000)
     qtbot.waitUntil(lambda: isinstance(receiver.items[-1], Cancelled), timeout=5000)
     assert not receiver.crashes
+
+
+def test_latest_run_delivers_only_the_latest_run_on_the_gui_thread_and_joins_every_thread(qtbot):
+    from vae_explorer.qt.generator_thread import LatestRun
+
+    items, threads, crashes = [], set(), []
+    runs = LatestRun(lambda item: (items.append(item), threads.add(threading.current_thread())), crashes.append)
+    first_started, release_first = threading.Event(), threading.Event()
+    first_stopped = threading.Event()
+
+    def first(stop):
+        first_started.set()
+        release_first.wait(10)
+        yield "first, after it was abandoned"
+        if stop.is_set():
+            first_stopped.set()
+
+    def second(stop):
+        yield "second"
+        raise RuntimeError("second broke")
+
+    runs.start(first)
+    assert first_started.wait(10)
+    runs.start(second)  # abandons the first, which is still blocked
+    release_first.set()
+    qtbot.waitUntil(lambda: runs.thread_count == 0, timeout=10000)
+    assert items == ["second"]
+    assert crashes == ["RuntimeError: second broke"]
+    assert threads == {threading.main_thread()}
+    assert first_stopped.is_set()  # the abandoned run saw its stop event
+    assert not runs.running
+
+
+def test_latest_run_shutdown_stops_and_joins_a_running_thread(qtbot):
+    from vae_explorer.qt.generator_thread import LatestRun
+
+    items = []
+    runs = LatestRun(items.append)
+    started = threading.Event()
+
+    def endless(stop):
+        started.set()
+        while not stop.wait(0.01):
+            yield "tick"
+
+    runs.start(endless)
+    assert started.wait(10) and runs.running
+    runs.shutdown()
+    assert runs.thread_count == 0 and not runs.running

@@ -111,3 +111,27 @@ def test_closing_the_comparison_leaves_the_explored_model(compared):
     assert window.side_by_side is None and window.maps.count() == 1
     hover(window.latent_view, (0.0, 0.0))  # the window no longer forwards to a closed pane
     assert window.hover_panel.array is not None
+
+
+def test_the_table_adds_what_the_classifier_says_of_both_models(compared, qtbot):
+    from vae_explorer.core.classifier import load_classifier, probe_figures
+    from vae_explorer.core.resources import shipped_classifier_path
+    from vae_explorer.qt.side_by_side import PROBE_IMAGES, PROBE_SAMPLES
+
+    window, side = compared
+
+    def row(name):
+        for r in range(side.table.rowCount()):
+            if side.table.item(r, 0).text().strip() == name:
+                return side.table.item(r, 1).text(), side.table.item(r, 2).text()
+        return None
+
+    qtbot.waitUntil(lambda: "…" not in row("classifier: reconstructions") + row("classifier: prior evenness"),
+                    timeout=60000)
+    classifier = load_classifier(shipped_classifier_path()).model
+    test = window.session.data.subset(PROBE_IMAGES)
+    for column, session in enumerate((window.session, side.exploration.session)):
+        expected = probe_figures(classifier, session.model, test, PROBE_SAMPLES)
+        assert row("classifier: reconstructions")[column] == f"{100 * expected.reconstruction_accuracy:.1f}%"
+        assert row("classifier: prior evenness")[column] == f"{expected.evenness:.3f}"
+        assert expected.reconstruction_accuracy > 0.3 and 0.5 < expected.evenness <= 1.0

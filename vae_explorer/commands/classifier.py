@@ -71,13 +71,11 @@ def run_train_classifier(args: argparse.Namespace) -> int:
 
 
 def run_evaluate_classifier(args: argparse.Namespace) -> int:
-    import torch
-
     from vae_explorer.commands.evaluate import _test_split
     from vae_explorer.core.checkpoint import CheckpointError, load_checkpoint
-    from vae_explorer.core.classifier import accuracy, load_classifier
+    from vae_explorer.core.classifier import accuracy, load_classifier, probe_figures
     from vae_explorer.core.data import DataUnavailableError
-    from vae_explorer.core.session import encode_dataset, frozen_copy
+    from vae_explorer.core.session import frozen_copy
 
     try:
         probe = load_classifier(args.checkpoint_file)
@@ -98,27 +96,15 @@ def run_evaluate_classifier(args: argparse.Namespace) -> int:
         fail(f"the model was trained on {explored.dataset}, the classifier on {probe.dataset}")
         return EXIT_USAGE
     model = frozen_copy(explored.model)
-    labels = test.labels if model.is_conditional else None
-    with torch.no_grad():
-        mu, _ = encode_dataset(model, test.images, labels)
-        reconstructions = model.decode(torch.as_tensor(mu), labels)
+    figures = probe_figures(classifier, model, test, PRIOR_SAMPLES, args.seed)
     print(f"model        {explored.path.name}: {model.describe()}")
-    print(f"accuracy on its reconstructions {100 * accuracy(classifier, reconstructions, test.labels):6.2f}% "
+    print(f"accuracy on its reconstructions {100 * figures.reconstruction_accuracy:6.2f}% "
           "(the class the model keeps)")
-    if not model.has_posterior:
+    if figures.prior_shares is None:
         print("prior samples              not drawn: this model has no prior over z")
         return 0
-    generator = torch.Generator().manual_seed(args.seed)
-    z = torch.randn((PRIOR_SAMPLES, model.latent_dim), generator=generator)
-    sample_labels = None
-    if model.is_conditional:  # every class equally often: the prior alone does not choose one
-        sample_labels = torch.arange(PRIOR_SAMPLES) % model.num_classes
-    with torch.no_grad():
-        classes = classifier.probabilities(model.decode(z, sample_labels)).argmax(dim=1)
-    shares = torch.bincount(classes, minlength=classifier.config.num_classes).float() / PRIOR_SAMPLES
     names = test.class_names
-    spread = ", ".join(f"{names[i]} {100 * float(share):.1f}%" for i, share in enumerate(shares))
-    entropy = float(-(shares[shares > 0] * shares[shares > 0].log()).sum() / torch.log(torch.tensor(len(shares))))
+    spread = ", ".join(f"{names[i]} {100 * float(share):.1f}%" for i, share in enumerate(figures.prior_shares))
     print(f"classes of {PRIOR_SAMPLES:,} prior samples: {spread}")
-    print(f"evenness of the prior's classes (normalised entropy, 1 = all equal) {entropy:.3f}")
+    print(f"evenness of the prior's classes (normalised entropy, 1 = all equal) {figures.evenness:.3f}")
     return 0

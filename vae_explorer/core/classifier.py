@@ -16,6 +16,7 @@ so a classifier is never opened as a model to explore, nor the reverse.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import time
@@ -216,3 +217,41 @@ def file_format(path: str | os.PathLike) -> str | None:
 def training_provenance(command: str, seed: int, seconds: float) -> dict[str, Any]:
     return {"command": command, "seed": seed, "train_seconds": round(seconds, 1), "torch": torch.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+@dataclass(frozen=True)
+class ProbeFigures:
+    """What the classifier says of one model's decodes."""
+
+    reconstruction_accuracy: float  # share of test reconstructions given their image's class
+    prior_shares: torch.Tensor | None  # (classes,) share of prior samples given each class; None without a prior
+    images: int
+    samples: int
+
+    @property
+    def evenness(self) -> float | None:
+        """Normalised entropy of the prior samples' classes: 1 when every class is as common."""
+        if self.prior_shares is None:
+            return None
+        shares = self.prior_shares[self.prior_shares > 0]
+        return float(-(shares * shares.log()).sum() / math.log(len(self.prior_shares)))
+
+
+@torch.no_grad()
+def probe_figures(classifier: DigitClassifier, model, test: ImageSet, samples: int = 10_000,
+                  seed: int = 0) -> ProbeFigures:
+    """The classifier's accuracy on model's reconstructions of test (from the posterior means), and the
+    classes of `samples` decodes of z ~ N(0, I) (a conditional model decodes every class equally often)."""
+    labels = test.labels if model.is_conditional else None
+    means = torch.cat([model.encode(test.images[i : i + 2000], None if labels is None else labels[i : i + 2000]).mean
+                       for i in range(0, len(test), 2000)])
+    reconstructions = model.decode(means, labels)
+    kept = accuracy(classifier, reconstructions, test.labels)
+    if not model.has_posterior:
+        return ProbeFigures(kept, None, len(test), 0)
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn((samples, model.latent_dim), generator=generator)
+    sample_labels = torch.arange(samples) % model.num_classes if model.is_conditional else None
+    classes = classifier.probabilities(model.decode(z, sample_labels)).argmax(dim=1)
+    shares = torch.bincount(classes, minlength=classifier.config.num_classes).double() / samples
+    return ProbeFigures(kept, shares, len(test), samples)

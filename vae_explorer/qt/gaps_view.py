@@ -15,7 +15,6 @@ joined when it ends or when the window closes.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 
 import numpy as np
@@ -28,7 +27,7 @@ from vae_explorer.qt.demo_panels import heatmap_image
 from vae_explorer.qt.gaps_drawing import (
     BEST_COLOUR, GapsInset, contour_items, density_image, mass_levels,
 )
-from vae_explorer.qt.generator_thread import GeneratorThread
+from vae_explorer.qt.generator_thread import LatestRun
 
 KEY_EXACT, KEY_CONTOURS, KEY_BEST = "gaps-exact", "gaps-contours", "gaps-best"
 STEPS, EVERY = 300, 10  # optimiser steps for q*, and how often the map is shown one
@@ -72,9 +71,7 @@ class GapsView(QWidget):
         self.extent = None
         self._overlays: dict[str, list] = {}
         self._frames: deque = deque()
-        self._stop: threading.Event | None = None
-        self._threads: list[GeneratorThread] = []
-        self._thread: GeneratorThread | None = None  # the run whose results are shown
+        self.runs = LatestRun(self._on_item, self._on_crashed, name="vae-gaps", parent=self)
         self._pending = False
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
@@ -154,9 +151,7 @@ class GapsView(QWidget):
     def shutdown(self) -> None:
         self.timer.stop()
         self._abandon()
-        for thread in self._threads:
-            thread.wait()
-        self._threads.clear()
+        self.runs.shutdown()
 
     # ----- the run ---------------------------------------------------------------------------
 
@@ -168,10 +163,9 @@ class GapsView(QWidget):
         for value in self.values.values():
             value.setText("…")
         self.status.setText("Summing the exact posterior on its grid…")
-        model, image, stop = self.model, torch.as_tensor(self.image)[None], threading.Event()
-        self._stop = stop
+        model, image = self.model, torch.as_tensor(self.image)[None]
 
-        def events():
+        def events(stop):
             stream = gaps_steps(model, image, STEPS, every=EVERY)
             try:
                 for event in stream:
@@ -181,34 +175,17 @@ class GapsView(QWidget):
             finally:
                 stream.close()  # restores the model's flags even when abandoned midway
 
-        thread = GeneratorThread(events, name="vae-gaps")
-        thread.item.connect(lambda item, t=thread: self._on_item(t, item))
-        thread.crashed.connect(lambda message, t=thread: self._on_crashed(t, message))
-        thread.finished.connect(self._prune_threads)
-        self._threads.append(thread)
-        self._thread = thread
-        thread.start()
+        self.runs.start(events)
 
     def _abandon(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        for thread in self._threads:
-            thread.abandoned = True
+        self.runs.abandon()
         self._frames.clear()
         self.timer.stop()
 
-    def _prune_threads(self) -> None:
-        for thread in [t for t in self._threads if t.isFinished()]:
-            thread.wait()
-            self._threads.remove(thread)
+    def _on_crashed(self, message: str) -> None:
+        self.status.setText(f"Could not compute the gaps: {message}")
 
-    def _on_crashed(self, thread, message: str) -> None:
-        if thread is self._thread and not thread.abandoned:
-            self.status.setText(f"Could not compute the gaps: {message}")
-
-    def _on_item(self, thread, item) -> None:
-        if thread is not self._thread or thread.abandoned:
-            return
+    def _on_item(self, item) -> None:
         kind = item[0]
         if kind == "exact":
             _, density, extent, log_px, mean, sigma = item

@@ -12,15 +12,13 @@ GeneratorThread (a few hundred milliseconds) and redone after a pan or zoom.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
 
 from vae_explorer.core import latent
 from vae_explorer.core.training_replay import CLASS_COLOURS
-from vae_explorer.qt.generator_thread import GeneratorThread
+from vae_explorer.qt.generator_thread import LatestRun
 
 KEY_REGIONS = "probe-regions"
 GRID = 48  # cells across the visible region
@@ -35,9 +33,8 @@ class ProbeOverlay:
         self.grid: np.ndarray | None = None  # (GRID, GRID) classes of the last grid, rows along y
         self.confidence: np.ndarray | None = None
         self.extent = None
-        self._threads: list[GeneratorThread] = []
-        self._stop: threading.Event | None = None
-        self._current: GeneratorThread | None = None
+        self.runs = LatestRun(self._draw, lambda message: window.statusBar().showMessage(
+            f"Could not classify the map: {message}", 8000), name="vae-probe", parent=window)
         self.action = window.add_action(window.view_menu, "Class &regions (classifier probe)", "P",
                                         "Colour the map by the class the shipped classifier gives the image "
                                         "decoded at each point, faint where it hesitates", self.toggle)
@@ -82,30 +79,22 @@ class ProbeOverlay:
         if classifier is None:
             self.action.setChecked(False)
             return
-        self._abandon()
-        xmin, xmax, ymin, ymax = self.window.latent_view.visible_rect()
-        points = latent.grid_points(xmin, xmax, ymin, ymax, GRID, GRID)  # reading order: top row first
-        decode, stop = self.window.decode_2d, threading.Event()
-        self._stop = stop
+        extent = self.window.latent_view.visible_rect()
+        points = latent.grid_points(*extent, GRID, GRID)  # reading order: top row first
+        decode = self.window.decode_2d
         import torch  # the window loads before torch (see main_window); by now the model has
 
-        def work():
+        def work(stop):
             images = torch.as_tensor(decode(points))
             if not stop.is_set():
-                yield classifier.probabilities(images).numpy()
+                yield extent, classifier.probabilities(images).numpy()
 
-        thread = GeneratorThread(work, name="vae-probe")
-        thread.item.connect(lambda p, t=thread, e=(xmin, xmax, ymin, ymax): self._draw(t, p, e))
-        thread.crashed.connect(lambda message: self.window.statusBar().showMessage(
-            f"Could not classify the map: {message}", 8000))
-        thread.finished.connect(self._prune)
-        self._threads.append(thread)
-        self._current = thread
-        thread.start()
+        self.runs.start(work)
 
-    def _draw(self, thread, probabilities: np.ndarray, extent) -> None:
-        if thread is not self._current or thread.abandoned or not self.visible:
+    def _draw(self, result) -> None:
+        if not self.visible:
             return
+        extent, probabilities = result
         classes = probabilities.argmax(axis=1).reshape(GRID, GRID)[::-1]  # row 0 at the bottom
         confidence = probabilities.max(axis=1).reshape(GRID, GRID)[::-1]
         rgba = np.zeros((GRID, GRID, 4), np.uint8)
@@ -138,25 +127,11 @@ class ProbeOverlay:
         self.window.statusBar().showMessage(f"Classifier on this decode: {text}", 4000)
 
     def clear(self) -> None:
-        self._abandon()
+        self.runs.abandon()
         self.timer.stop()
         self.window.latent_view.clear_overlay(KEY_REGIONS)
         self.grid = self.confidence = self.extent = None
 
-    def _abandon(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        for thread in self._threads:
-            thread.abandoned = True
-
-    def _prune(self) -> None:
-        for thread in [t for t in self._threads if t.isFinished()]:
-            thread.wait()
-            self._threads.remove(thread)
-
     def shutdown(self) -> None:
         self.timer.stop()
-        self._abandon()
-        for thread in self._threads:
-            thread.wait()
-        self._threads.clear()
+        self.runs.shutdown()

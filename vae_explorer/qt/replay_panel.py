@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from vae_explorer.core.training_replay import EpochReplay, export_gif, export_pngs
-from vae_explorer.qt.generator_thread import GeneratorThread
+from vae_explorer.qt.generator_thread import LatestRun
 
 PLAY_MS = 300  # one epoch's map on screen while playing
 
@@ -34,7 +34,10 @@ class ReplayPanel(QWidget):
         super().__init__(parent)
         self.replay: EpochReplay | None = None
         self.total_epochs: int | None = None
-        self._exports: list[GeneratorThread] = []  # running, or finished and not yet joined
+        self.exports = LatestRun(self._on_exported, lambda message: self._on_exported(("failed", message)),
+                                 name="vae-replay-export", parent=self)
+        self.exports.finished.connect(self._enable_exports)
+        self._exporting_what = ""
         self.empty_note = QLabel("Train a model (Training tab): the map of every epoch is kept here, to scrub "
                                  "through during or after the run, play, and export as a GIF or PNGs.")
         self.empty_note.setWordWrap(True)
@@ -101,7 +104,7 @@ class ReplayPanel(QWidget):
 
     @property
     def exporting(self) -> bool:
-        return any(not thread.isFinished() for thread in self._exports)
+        return self.exports.running
 
     def refresh(self, follow: bool | None = None) -> None:
         """After a new frame: the slider grows, and follows it if it sat on the latest one."""
@@ -184,10 +187,7 @@ class ReplayPanel(QWidget):
     def shutdown(self) -> None:
         """Stop playing and join any export (it finishes its file: exports are written whole or not at all)."""
         self.pause()
-        for thread in self._exports:
-            thread.abandoned = True
-            thread.wait()
-        self._exports.clear()
+        self.exports.shutdown()
 
     # ----- export ----------------------------------------------------------------------------
 
@@ -208,29 +208,19 @@ class ReplayPanel(QWidget):
             return
         replay, total = copy.deepcopy(self.replay), self.total_epochs  # training may record on meanwhile
 
-        def steps():
+        def steps(_stop):  # not stoppable: a file is written whole or not at all
             try:
                 yield "done", write(replay, total)
             except (OSError, ValueError) as exc:  # a bad place or name: the user can choose again
                 yield "failed", str(exc)
 
-        thread = GeneratorThread(steps, name="vae-replay-export")
-        thread.item.connect(lambda item: self._on_exported(what, item))
-        thread.crashed.connect(lambda message: self._on_exported(what, ("failed", message)))
-        thread.finished.connect(self._join_finished)
-        self._exports.append(thread)
+        self._exporting_what = what
+        self.exports.start(steps)
         self.export_label.setText(f"Exporting the {what} ({len(replay.epochs)} epochs)…")
         self._enable_exports()
-        thread.start()
 
-    def _join_finished(self) -> None:
-        for thread in [t for t in self._exports if t.isFinished()]:
-            thread.wait()
-            self._exports.remove(thread)
-        self._enable_exports()
-
-    def _on_exported(self, what: str, item) -> None:
-        kind, value = item
+    def _on_exported(self, item) -> None:
+        what, (kind, value) = self._exporting_what, item
         if kind == "failed":
             self.export_label.setText("")
             QMessageBox.critical(self, f"Cannot export the {what}", f"{value}\n\nThe replay is still here; "

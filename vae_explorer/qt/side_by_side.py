@@ -14,19 +14,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from vae_explorer.core.exploration import Exploration
-from vae_explorer.core.model_figures import figure_rows
+from vae_explorer.core.model_figures import FigureRow, figure_rows
+from vae_explorer.qt.generator_thread import LatestRun
 from vae_explorer.qt.image_views import ImagePanel
 from vae_explorer.qt.inspector import format_z
 from vae_explorer.qt.map_pane import MapPane
 
 
 KEY_LINKED = "linked-hover"  # the other map's cursor, drawn on this one
+PROBE_IMAGES = PROBE_SAMPLES = 2000  # what the classifier probe scores per model (a second or two each)
 LINKED_COLOUR = (120, 220, 255)
 
 
@@ -35,6 +37,10 @@ class SideBySide(QWidget):
         super().__init__()
         self.window = window
         self.exploration = Exploration()
+        # id(checkpoint) -> (checkpoint, core.classifier.ProbeFigures); the checkpoint is kept so the id stays its own
+        self.probes: dict[int, tuple[object, object]] = {}
+        self.probe_missing: str | None = None  # why there are no classifier figures, when there are none
+        self.probe_runs = LatestRun(self._on_probe, name="vae-probe-figures", parent=self)
         self.title = QLabel()
         self.title.setMinimumWidth(60)
         close = QPushButton("Close")
@@ -102,18 +108,20 @@ class SideBySide(QWidget):
             window.maps.addWidget(self)
             if window.tool_dock.isVisible():  # two maps need the width; View > Tools brings it back
                 window.tool_dock.hide()
-            half = max(1, window.maps.width() // 2)
-            window.maps.setSizes([half, half])
+            # Halve the width once the new pane is laid out (before, the splitter still measures one map).
+            QTimer.singleShot(0, lambda: window.maps.setSizes([max(1, window.maps.width() // 2)] * 2))
         self.show()
         self.pane.latent_view.auto_range()
         if window.picked_index is not None:
             self.follow_pick(window.picked_index)
         self._on_window_pinned(window.exploration)
+        self._start_probe()
         window.statusBar().showMessage(f"Comparing with {Path(path).name}: hover or click either map "
                                        "(View ▸ Tools shows the tools again)", 8000)
         return True
 
     def close_comparison(self) -> None:
+        self.shutdown()
         self.hide()
         self.setParent(None)
         self.window.side_by_side = None
@@ -138,6 +146,7 @@ class SideBySide(QWidget):
     def _follow_model(self) -> None:
         if self.exploration.session is not None:
             self.follow_data(self.window.session.data)
+            self._start_probe()
             self._fill_table()
             self._describe_link()
 
@@ -206,9 +215,59 @@ class SideBySide(QWidget):
             self.link_note.setText("Latent sizes differ, so a z means nothing to the other model: the maps "
                                    "link by image (click a point to pick it on both).")
 
+    def _start_probe(self) -> None:
+        """Score both models' decodes with the shipped classifier, off the GUI thread."""
+        from vae_explorer.core.checkpoint_header import CheckpointError
+        from vae_explorer.core.classifier import load_classifier, probe_figures
+        from vae_explorer.core.resources import shipped_classifier_path
+
+        sessions = [s for s in (self.window.session, self.exploration.session)
+                    if s is not None and self.probes.get(id(s.checkpoint), (None,))[0] is not s.checkpoint]
+        if not sessions:
+            return
+        dataset = sessions[0].data.name
+        try:
+            classifier = load_classifier(shipped_classifier_path(dataset)).model
+        except CheckpointError:
+            self.probe_missing = f"No classifier for {dataset} is shipped"
+            return
+        self.probe_missing = None
+        test = sessions[0].data.subset(PROBE_IMAGES)
+
+        def work(stop):
+            for session in sessions:
+                if stop.is_set():
+                    return
+                yield session.checkpoint, probe_figures(classifier, session.model, test, PROBE_SAMPLES)
+
+        self.probe_runs.start(work)
+
+    def _on_probe(self, item) -> None:
+        checkpoint, figures = item
+        self.probes[id(checkpoint)] = checkpoint, figures
+        if self.exploration.session is not None:
+            self._fill_table()
+
+    def _probe_rows(self, checkpoints) -> list[FigureRow]:
+        def text(checkpoint, what):
+            if self.probe_missing is not None:
+                return "–"
+            checkpoint_seen, figures = self.probes.get(id(checkpoint), (None, None))
+            if checkpoint_seen is not checkpoint:
+                return "…"
+            if what == "kept":
+                return f"{100 * figures.reconstruction_accuracy:.1f}%"
+            return "–" if figures.evenness is None else f"{figures.evenness:.3f}"
+
+        tip = (f"The shipped digit classifier on {PROBE_IMAGES:,} test reconstructions (the class a model keeps) "
+               f"and on {PROBE_SAMPLES:,} prior samples (how evenly they cover the classes, 1 = all equal)"
+               + ("" if self.probe_missing is None else f". {self.probe_missing}."))
+        return [FigureRow("classifier: reconstructions", tuple(text(c, "kept") for c in checkpoints), tip),
+                FigureRow("classifier: prior evenness", tuple(text(c, "even") for c in checkpoints), tip)]
+
     def _fill_table(self) -> None:
         checkpoints = [self.window.session.checkpoint, self.exploration.session.checkpoint]
-        rows = figure_rows(checkpoints)
+        rows = figure_rows(checkpoints) + self._probe_rows(checkpoints)
         self.table.setRowCount(len(rows))
         for row, figure in enumerate(rows):
             for column, text in enumerate((figure.name, *figure.values)):
@@ -221,3 +280,4 @@ class SideBySide(QWidget):
 
     def shutdown(self) -> None:
         self.pane.latent_view._manifold_timer.stop()
+        self.probe_runs.shutdown()
