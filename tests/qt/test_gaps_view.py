@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from tests.qt.map_mouse import click
 from vae_explorer.core.checkpoint import load_checkpoint
