@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pytest
 import torch
 
@@ -50,7 +51,7 @@ def test_files_round_trip_and_are_told_apart_from_models(tmp_path, bundled_test_
         load_classifier(shipped_checkpoint_path())  # nor a model as a classifier
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "bad-config", "missing"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "bad-config", "missing", "fifo", "wrong-type"])
 def test_a_damaged_file_gives_one_clear_error(tmp_path, damage):
     model = DigitClassifier(ClassifierConfig(channels=(4, 8), hidden=16))
     path = save_classifier(ClassifierFile(model), tmp_path / "probe.safetensors")
@@ -62,10 +63,17 @@ def test_a_damaged_file_gives_one_clear_error(tmp_path, damage):
     elif damage == "bad-config":
         assert b'hidden\\": 16' in data  # inside the metadata's JSON string, its quotes escaped
         path.write_bytes(data.replace(b'hidden\\": 16', b'hidden\\": -1'))  # same length: only the value is wrong
+    elif damage == "wrong-type":
+        assert b'hidden\\": 16' in data
+        path.write_bytes(data.replace(b'hidden\\": 16', b'hidden\\": []'))  # a list where a number belongs, same length
+    elif damage == "fifo":
+        path.unlink()
+        os.mkfifo(path)  # nothing writes to it: a blocking open would hang the test
     else:
         path.unlink()
     expected = {"garbage": "not a vae-explorer", "truncated": "truncated", "bad-config": "invalid classifier "
-                "configuration", "missing": "no classifier file"}[damage]
+                "configuration", "missing": "no classifier file", "fifo": "not a classifier file",
+                "wrong-type": "must be a whole number"}[damage]
     with pytest.raises(CheckpointError, match=expected):
         load_classifier(path)
 

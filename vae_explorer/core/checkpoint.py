@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -119,36 +121,49 @@ def _dumps(values: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ loading
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load and validate a checkpoint; every failure is a CheckpointError of one line."""
-    path = Path(path)
+@contextmanager
+def open_checked(path: Path, what: str, expected_format: str | None = FORMAT_NAME
+                 ) -> Iterator[tuple[IO[bytes], Header, str]]:
+    """Open an outside safetensors file and check its header: (handle, header, shown name).
+
+    The one door for every file the app reads weights from. A FIFO cannot hang
+    the open (O_NONBLOCK), anything but a regular file is refused, the header
+    is checked (and must carry expected_format, unless None) before the caller
+    reads a weight, and every OS failure, then or while the caller reads,
+    becomes one CheckpointError line naming `what` was asked for.
+    """
     shown = plain_text(str(path), 300)
     name = plain_text(path.name, 200)
     try:
-        # O_NONBLOCK: should a FIFO appear at the path, opening it must not hang.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except (FileNotFoundError, NotADirectoryError):
-        raise CheckpointError(f"no checkpoint file at {shown}") from None
+        raise CheckpointError(f"no {what} at {shown}") from None
     except OSError as exc:
         raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise CheckpointError(f"{shown} is {describe_file_kind(info.st_mode)}, not a checkpoint file")
+            raise CheckpointError(f"{shown} is {describe_file_kind(info.st_mode)}, not a {what}")
         handle = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
     try:
         with handle:
-            header = read_header(handle, info.st_size, name)
-            kind, model_config = _model_description(header, name)
-            train_config = _train_config(header, name)
-            metrics = json_object(header.metadata, "metrics", name, "the metrics entry")
-            provenance = json_object(header.metadata, "provenance", name, "the provenance entry")
-            state = read_weights(handle, header, name)
+            yield handle, read_header(handle, info.st_size, name, expected_format=expected_format), name
     except OSError as exc:
         raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load and validate a checkpoint; every failure is a CheckpointError of one line."""
+    path = Path(path)
+    with open_checked(path, "checkpoint file") as (handle, header, name):
+        kind, model_config = _model_description(header, name)
+        train_config = _train_config(header, name)
+        metrics = json_object(header.metadata, "metrics", name, "the metrics entry")
+        provenance = json_object(header.metadata, "provenance", name, "the provenance entry")
+        state = read_weights(handle, header, name)
     # Seeded, so that loading leaves the global random state alone; the weights are replaced anyway.
     model = registry.build(kind, model_config, seed=0)
     try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from vae_explorer.core.checkpoint_header import (
     one_line,
     plain_text,
     plain_values,
-    read_header,
 )
 from vae_explorer.core.config import ConfigError
 from vae_explorer.core.data import ImageSet
@@ -56,8 +54,7 @@ class ClassifierConfig:
     hidden: int = 128
 
     def __post_init__(self) -> None:
-        for name in ("image_shape", "channels"):  # JSON gives lists
-            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        cfg.check_field_types(self)  # JSON's lists become tuples; wrong types are refused
         if len(self.image_shape) != 2:
             raise ConfigError(f"a classifier takes 2-D images, not the shape {self.image_shape}")
         height, width = self.image_shape
@@ -172,29 +169,19 @@ def save_classifier(saved: ClassifierFile, path: str | os.PathLike) -> Path:
 
 def load_classifier(path: str | os.PathLike) -> ClassifierFile:
     """Load and check a classifier file; every failure is a CheckpointError of one line."""
-    from vae_explorer.core.checkpoint import read_weights
+    from vae_explorer.core.checkpoint import open_checked, read_weights
 
     path = Path(path)
-    name = plain_text(path.name, 200)
-    try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise CheckpointError(f"{name} is not a regular file")
-            header = read_header(handle, info.st_size, name, expected_format=CLASSIFIER_FORMAT)
-            data = json_field(header.metadata, "classifier_config", "", name, "the classifier configuration")
-            try:
-                config = cfg.from_dict(ClassifierConfig, data)
-            except ConfigError as exc:
-                raise CheckpointError(f"{name} has an invalid classifier configuration: {one_line(exc)}") from None
-            with torch.device("meta"):
-                planned = {k: tuple(v.shape) for k, v in DigitClassifier(config).state_dict().items()}
-            check_against_plan(header, planned, name)
-            state = read_weights(handle, header, name)
-    except FileNotFoundError:
-        raise CheckpointError(f"no classifier file at {plain_text(str(path), 300)}") from None
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {name}: {one_line(exc.strerror or exc)}") from None
+    with open_checked(path, "classifier file", CLASSIFIER_FORMAT) as (handle, header, name):
+        data = json_field(header.metadata, "classifier_config", "", name, "the classifier configuration")
+        try:
+            config = cfg.from_dict(ClassifierConfig, data)
+        except ConfigError as exc:
+            raise CheckpointError(f"{name} has an invalid classifier configuration: {one_line(exc)}") from None
+        with torch.device("meta"):
+            planned = {k: tuple(v.shape) for k, v in DigitClassifier(config).state_dict().items()}
+        check_against_plan(header, planned, name)
+        state = read_weights(handle, header, name)
     model = DigitClassifier(config)
     model.load_state_dict(state, strict=True)
     model.eval()
@@ -205,12 +192,12 @@ def load_classifier(path: str | os.PathLike) -> ClassifierFile:
 
 def file_format(path: str | os.PathLike) -> str | None:
     """The format marker of a safetensors file ("vae-explorer-checkpoint", ...); None when unreadable."""
-    path = Path(path)
+    from vae_explorer.core.checkpoint import open_checked
+
     try:
-        with open(path, "rb") as handle:
-            return read_header(handle, os.fstat(handle.fileno()).st_size, path.name,
-                               expected_format=None).metadata.get("format")
-    except (OSError, CheckpointError):
+        with open_checked(Path(path), "file", expected_format=None) as (_handle, header, _name):
+            return header.metadata.get("format")
+    except CheckpointError:
         return None
 
 
