@@ -215,3 +215,17 @@ def test_a_model_without_a_prior_gets_no_prior_samples_and_a_bad_output_a_messag
     code = main(["train-classifier", "--data-dir", str(tmp_path), "-o", str(tmp_path / "taken")])
     err = capsys.readouterr().err
     assert code == 2 and "vae-explorer: error:" in err and "Traceback" not in err
+
+
+def test_train_classifier_quick_writes_a_classifier_that_evaluate_reads(tmp_path, capsys):
+    from vae_explorer.core.classifier import QUICK_RECIPE, load_classifier
+
+    output = tmp_path / "quick.safetensors"
+    code = main(["train-classifier", "--quick", "--epochs", "1", "--batch-size", "256", "-o", str(output)])
+    out = capsys.readouterr().out
+    assert code == 0 and "Saved" in out and "after 1 epoch (" in out
+    saved = load_classifier(output)
+    assert saved.model.config.channels == QUICK_RECIPE.channels and saved.metrics["test_accuracy"] > 0.9
+    assert "--quick" in saved.provenance["command"]
+    assert main(["evaluate", str(output), "--limit", "500"]) == 0
+    assert "test accuracy" in capsys.readouterr().out

@@ -92,3 +92,23 @@ def test_the_shipped_classifier_reaches_98_percent_and_is_not_a_shipped_model(bu
     assert accuracy(probe.model, bundled_test_set.images, bundled_test_set.labels) > 0.98
     assert probe.metrics["test_accuracy"] > 0.98 and "train-classifier" in probe.provenance["command"]
     assert shipped_classifier_path("mnist") not in [path for _, path in shipped_models()]
+
+
+def test_the_quick_recipe_trains_a_small_classifier_and_reports_its_test_accuracy(mnist_train_set, bundled_test_set):
+    import threading
+
+    from vae_explorer.core.classifier import QUICK_RECIPE, ClassifierProgress, fit_classifier
+
+    part = ImageSet(mnist_train_set.images[:6000], mnist_train_set.labels[:6000])
+    test = bundled_test_set.subset(1000)
+    steps = list(fit_classifier(part, test, "mnist", QUICK_RECIPE))
+    *progress, trained = steps
+    assert all(isinstance(p, ClassifierProgress) for p in progress) and isinstance(trained, ClassifierFile)
+    assert trained.model.config.channels == QUICK_RECIPE.channels and trained.dataset == "mnist"
+    assert trained.metrics["test_accuracy"] == accuracy(trained.model, test.images, test.labels) > 0.9
+    assert trained.provenance["recipe"]["batch_size"] == QUICK_RECIPE.batch_size
+    stop = threading.Event()
+    stopped = fit_classifier(part, test, "mnist", QUICK_RECIPE, stop=stop)
+    next(stopped)
+    stop.set()
+    assert list(stopped) == []  # a stopped run yields no file

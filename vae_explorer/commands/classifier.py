@@ -9,7 +9,6 @@ evenly the prior covers them).
 from __future__ import annotations
 
 import argparse
-import time
 
 from vae_explorer.commands.report import EXIT_FAILED, EXIT_USAGE, fail
 
@@ -22,13 +21,17 @@ def run_train_classifier(args: argparse.Namespace) -> int:
 
     from vae_explorer.core.checkpoint_header import CheckpointError
     from vae_explorer.core.classifier import (
-        ClassifierConfig, ClassifierFile, DigitClassifier, accuracy, save_classifier, train_classifier,
+        QUICK_RECIPE, ClassifierProgress, ClassifierRecipe, fit_classifier, save_classifier,
     )
+    from vae_explorer.core import config as cfg
     from vae_explorer.core.config import ConfigError
     from vae_explorer.commands.evaluate import _test_split
     from vae_explorer.core.data import DataUnavailableError, load_dataset, resolve_data_dir
     from vae_explorer.core.outputs import OutputPathError, check_output_target
 
+    base = QUICK_RECIPE if args.quick else ClassifierRecipe()
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
+    recipe = cfg.replace(base, seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     try:
         output = check_output_target(args.output)
         data_dir = str(resolve_data_dir(args.data_dir))
@@ -37,36 +40,35 @@ def run_train_classifier(args: argparse.Namespace) -> int:
     except (OutputPathError, DataUnavailableError, ConfigError) as exc:
         fail(str(exc))
         return EXIT_USAGE
-    torch.manual_seed(args.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, args.threads))
+    batches = (len(train) + recipe.batch_size - 1) // recipe.batch_size
+    bar = tqdm(total=recipe.epochs * batches, unit="batch")
     try:
-        model = DigitClassifier(ClassifierConfig(image_shape=train.image_shape, num_classes=len(test.class_names)))
-        start = time.perf_counter()
-        bar = tqdm(total=args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size), unit="batch")
-        done = 0
-        for progress in train_classifier(model, train, args.epochs, args.batch_size, args.lr, args.seed):
-            batches = (progress.epoch - 1) * progress.batches + progress.batch
-            bar.update(batches - done)
-            done = batches
-            bar.set_postfix(epoch=progress.epoch, loss=f"{progress.loss:.3f}")
-        bar.close()
-        seconds = time.perf_counter() - start
-        test_accuracy = accuracy(model, test.images, test.labels)
+        for step in fit_classifier(train, test, args.dataset, recipe):
+            if isinstance(step, ClassifierProgress):
+                bar.update((step.epoch - 1) * step.batches + step.batch - bar.n)
+                bar.set_postfix(epoch=step.epoch, loss=f"{step.loss:.3f}")
+            else:
+                trained = step
     except KeyboardInterrupt:
         fail("interrupted; nothing was written")
         return EXIT_FAILED
+    except ConfigError as exc:
+        fail(str(exc))
+        return EXIT_USAGE
     finally:
+        bar.close()
         torch.set_num_threads(threads)
-    command = "vae-explorer " + " ".join(getattr(args, "argv", []))
-    metrics = {"test_accuracy": test_accuracy, "epochs_completed": args.epochs, "train_seconds": round(seconds, 1)}
+    trained.provenance["command"] = "vae-explorer " + " ".join(getattr(args, "argv", []))
     try:
-        save_classifier(ClassifierFile(model, args.dataset, metrics, {"command": command, "seed": args.seed,
-                                                                     "torch": torch.__version__}), output)
+        save_classifier(trained, output)
     except (OSError, CheckpointError) as exc:
         fail(f"could not write {output}: {exc}")
         return EXIT_FAILED
-    print(f"Saved {output}: test accuracy {100 * test_accuracy:.2f}% after {args.epochs} epochs ({seconds:.0f} s)")
+    epochs = f"{recipe.epochs} epoch{'' if recipe.epochs == 1 else 's'}"
+    print(f"Saved {output}: test accuracy {100 * trained.metrics['test_accuracy']:.2f}% after {epochs} "
+          f"({trained.metrics['train_seconds']:.0f} s)")
     return 0
 
 

@@ -49,6 +49,21 @@ def shipped_classifier_path(dataset: str = "mnist") -> Path:
     return shipped_checkpoints_folder() / f"{dataset}{CLASSIFIER_SUFFIX}.safetensors"
 
 
+def trained_classifier_path(dataset: str = "mnist") -> Path:
+    """Where the app keeps a classifier it trained itself for `dataset` (in the per-user data folder)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vae-explorer")) / "classifiers" / f"{dataset}{CLASSIFIER_SUFFIX}.safetensors"
+
+
+def classifier_path(dataset: str = "mnist") -> Path | None:
+    """The classifier to probe `dataset` with: the shipped one, else one the app trained; None if neither."""
+    for path in (shipped_classifier_path(dataset), trained_classifier_path(dataset)):
+        if path.is_file():
+            return path
+    return None
+
+
 def shipped_models() -> list[tuple[str, Path]]:
     """(title, path) of every shipped model, in the order of SHIPPED_TITLES, then by name."""
     folder = shipped_checkpoints_folder()

@@ -15,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtWidgets import QMessageBox
 
 from vae_explorer.core import latent
 from vae_explorer.core.training_replay import CLASS_COLOURS
+from vae_explorer.qt.classifier_training import ClassifierTraining
 from vae_explorer.qt.generator_thread import LatestRun
 
 KEY_REGIONS = "probe-regions"
@@ -39,6 +41,8 @@ class ProbeOverlay:
                                         "Colour the map by the class the shipped classifier gives the image "
                                         "decoded at each point, faint where it hesitates", self.toggle)
         self.action.setCheckable(True)
+        self.training = ClassifierTraining(window)
+        self.training.trained.connect(self._on_trained)
         self.timer = QTimer(window)
         self.timer.setSingleShot(True)
         self.timer.setInterval(REFRESH_MS)
@@ -55,21 +59,40 @@ class ProbeOverlay:
         self.refresh() if self.visible else self.clear()
 
     def classifier(self):
-        """The shipped classifier of the shown model's dataset; None (with a message) when there is none."""
+        """The classifier of the shown model's dataset; None when there is none yet (training one is offered)."""
         from vae_explorer.core.checkpoint_header import CheckpointError
         from vae_explorer.core.classifier import load_classifier
-        from vae_explorer.core.resources import shipped_classifier_path
+        from vae_explorer.core.resources import classifier_path
 
         dataset = self.window.shown.data.name
         if dataset not in self.classifiers:
+            path = classifier_path(dataset)
             try:
-                self.classifiers[dataset] = load_classifier(shipped_classifier_path(dataset)).model
-            except CheckpointError:
-                self.window.statusBar().showMessage(
-                    f"No classifier for {dataset} is shipped: train one with `vae-explorer train-classifier "
-                    f"--dataset {dataset} -o checkpoints/{dataset}-classifier.safetensors`", 10000)
+                if path is None:
+                    self.offer_training(dataset)
+                    return None
+                self.classifiers[dataset] = load_classifier(path).model
+            except CheckpointError as exc:
+                self.window.statusBar().showMessage(f"Cannot use the classifier: {exc}", 10000)
                 return None
         return self.classifiers[dataset]
+
+    def offer_training(self, dataset: str) -> None:
+        if self.training.running:
+            self.window.statusBar().showMessage(f"A {self.training.dataset} classifier is being trained…", 6000)
+            return
+        answer = QMessageBox.question(
+            self.window, "Train a classifier?",
+            f"No classifier for {dataset} is shipped. Train one now, in the background (about half a minute)? "
+            "It is saved in your data folder and used from then on.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.training.start(dataset)
+
+    def _on_trained(self, dataset: str, classifier) -> None:
+        self.classifiers[dataset] = classifier
+        if self.window.shown is not None and self.window.shown.data.name == dataset:
+            self.action.setChecked(True)
+            self.refresh()
 
     def refresh(self) -> None:
         """Classify a grid of decodes over the visible region, off the GUI thread."""
@@ -135,3 +158,4 @@ class ProbeOverlay:
     def shutdown(self) -> None:
         self.timer.stop()
         self.runs.shutdown()
+        self.training.shutdown()

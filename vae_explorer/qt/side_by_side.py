@@ -219,17 +219,20 @@ class SideBySide(QWidget):
         """Score both models' decodes with the shipped classifier, off the GUI thread."""
         from vae_explorer.core.checkpoint_header import CheckpointError
         from vae_explorer.core.classifier import load_classifier, probe_figures
-        from vae_explorer.core.resources import shipped_classifier_path
+        from vae_explorer.core.resources import classifier_path
 
         sessions = [s for s in (self.window.session, self.exploration.session)
                     if s is not None and self.probes.get(id(s.checkpoint), (None,))[0] is not s.checkpoint]
         if not sessions:
             return
         dataset = sessions[0].data.name
+        path = classifier_path(dataset)
         try:
-            classifier = load_classifier(shipped_classifier_path(dataset)).model
-        except CheckpointError:
-            self.probe_missing = f"No classifier for {dataset} is shipped"
+            if path is None:
+                raise CheckpointError(f"No classifier for {dataset} yet (View ▸ Class regions offers to train one)")
+            classifier = load_classifier(path).model
+        except CheckpointError as exc:
+            self.probe_missing = str(exc)
             return
         self.probe_missing = None
         test = sessions[0].data.subset(PROBE_IMAGES)
