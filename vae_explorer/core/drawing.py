@@ -19,6 +19,7 @@ import torch.nn.functional as F
 FIELD_SIZE = 28  # MNIST's, the default field
 BOX_SIZE = 20  # the box the ink is scaled into, in a FIELD_SIZE field
 NOTHING_DRAWN = "Nothing drawn yet: draw a digit with the mouse."
+MAX_CANVAS_PIXELS = 4096 * 4096  # far above any canvas on screen; checked before a copy is made
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,17 @@ def preprocess_drawing(
     """
     field_h, field_w = int(field_shape[0]), int(field_shape[1])
     box_h, box_w = box_shape((field_h, field_w))
-    canvas = np.nan_to_num(np.asarray(canvas, dtype=np.float32), nan=0.0).clip(0.0, 1.0)
     blank = np.zeros((field_h, field_w), dtype=np.float32)
+    canvas = np.asarray(canvas)  # no copy of an array yet: its shape and kind are checked first
     if canvas.ndim != 2 or canvas.size == 0:
         return PreparedDrawing(blank, True, NOTHING_DRAWN)
+    if canvas.size > MAX_CANVAS_PIXELS or canvas.dtype.kind not in "biuf":
+        return PreparedDrawing(blank, True, f"Cannot use this drawing: it must be a grid of at most "
+                                            f"{MAX_CANVAS_PIXELS:,} numbers, not {canvas.dtype} of {canvas.shape}.")
+    # Ink is in [0, 1]: NaN is no ink, and infinities and other out-of-range values are clipped.
+    if canvas.dtype.kind == "b":
+        canvas = canvas.view(np.uint8)
+    canvas = np.nan_to_num(np.clip(canvas, 0, 1).astype(np.float32), nan=0.0)
     bbox = ink_bounding_box(canvas, threshold)
     if bbox is None:
         return PreparedDrawing(blank, True, NOTHING_DRAWN)
