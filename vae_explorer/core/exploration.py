@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vae_explorer.core import latent
+
 if TYPE_CHECKING:  # session imports torch; the exploration itself does not need it to load
     from vae_explorer.core.session import ExplorerSession
 
@@ -85,6 +87,9 @@ class Exploration:
         z = np.asarray(z, np.float32).reshape(-1).copy()
         if self.shown is not None and z.size != self.shown.latent_dim:
             raise ValueError(f"a pinned point needs {self.shown.latent_dim} values, got {z.size}")
+        problem = latent.z_problem(z)
+        if problem is not None:
+            raise ValueError(f"cannot pin this point: {problem}")
         self.pinned_z = z
         self._emit("pinned")
 

@@ -197,3 +197,18 @@ def kl_per_dimension(mean: np.ndarray, logvar: np.ndarray) -> np.ndarray:
         return np.zeros(mean.shape[1])
     per_image = 0.5 * (np.square(mean) + np.exp(logvar) - 1.0 - logvar)
     return per_image.mean(axis=0)
+
+
+# Beyond this the decoder meets inputs it never saw; far beyond it, float32 overflows into NaN images.
+MAX_ABS_Z = 1e4
+
+
+def z_problem(z) -> str | None:
+    """Why the latent point z cannot be decoded meaningfully, or None when it can."""
+    values = np.asarray(z, dtype=np.float64)
+    if not np.isfinite(values).all():
+        return "it holds NaN or infinite coordinates"
+    if values.size and np.abs(values).max() > MAX_ABS_Z:
+        return (f"a coordinate lies beyond ±{MAX_ABS_Z:g}, far outside anything the decoder was trained on "
+                "(the prior puts nearly all its mass within ±4)")
+    return None

@@ -66,6 +66,11 @@ class ImageCanvas(QWidget):
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
 
+    @property
+    def placeholder(self) -> str:
+        """What shows while there is no image."""
+        return self._placeholder
+
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
         self.update()
@@ -123,3 +128,8 @@ class ImagePanel(QWidget):
     def set_image(self, array: np.ndarray | None, caption: str = "") -> None:
         self.canvas.set_array(array)
         self.caption.setText(caption)
+
+    def show_note(self, note: str, caption: str = "") -> None:
+        """No image: the note in its place (e.g. why this point cannot be decoded)."""
+        self.canvas.set_placeholder(note)
+        self.set_image(None, caption)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from vae_explorer.core import latent
 from vae_explorer.core.exploration import Exploration
 from vae_explorer.core.model_figures import FigureRow, figure_rows
 from vae_explorer.qt.generator_thread import LatestRun
@@ -175,6 +176,10 @@ class SideBySide(QWidget):
 
     def _on_own_hover(self, point: np.ndarray) -> None:
         z = self.pane.plane.to_latent(point)[0]
+        problem = latent.z_problem(z)
+        if problem is not None:  # a note, never an image of NaNs
+            self.hover_panel.show_note(f"Cannot decode this z: {problem}.", format_z(z, 6))
+            return
         self.hover_panel.set_image(self.pane.decode_2d(point)[0], format_z(z, 6))
         if self.same_latent:
             window = self.window
@@ -184,10 +189,12 @@ class SideBySide(QWidget):
     def _on_own_click(self, point: np.ndarray, index: int, _modifiers) -> None:
         if index >= 0:
             self.window.pick(index)  # picks it here too, through follow_pick
-        elif self.same_latent:
-            self.window.exploration.pin(self.pane.plane.to_latent(point)[0])
-        else:
-            self.exploration.pin(self.pane.plane.to_latent(point)[0])
+            return
+        try:
+            (self.window.exploration if self.same_latent else self.exploration).pin(
+                self.pane.plane.to_latent(point)[0])
+        except ValueError as exc:  # a point that cannot be decoded
+            self.window.statusBar().showMessage(str(exc).capitalize(), 8000)
 
     def _on_shown(self, exploration: Exploration) -> None:
         self.pane.show_session(exploration.shown, exploration.picked_index, autorange=True, redraw=True)

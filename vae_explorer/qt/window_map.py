@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from vae_explorer.core import latent
+
 from vae_explorer.qt.inspector import class_name, format_z
 
 
@@ -31,6 +33,10 @@ class MapInteraction:
         self.hovered = np.asarray(z, np.float32).copy()
         full = window.plane.to_latent(z)[0]
         window.z_label.setText(format_z(z))
+        problem = latent.z_problem(full)
+        if problem is not None:  # a note, never an image of NaNs
+            window.inspector.hover_panel.show_note(f"Cannot decode this z: {problem}.", format_z(full))
+            return
         window.inspector.show_hover(window.decode_2d(z)[0], format_z(full))
         if window.side_by_side is not None:
             window.side_by_side.follow_hover(full)
