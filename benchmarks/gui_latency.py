@@ -16,7 +16,9 @@
    the test codes repeated with jitter), beside a single ScatterPlotItem with
    a brush per point for comparison.
 
-Targets from issue 3: first map < 3 s, repaint < 20 ms.
+Targets (issue 12): first map < 1 s, model ready < 2 s, no event-loop wait
+above 100 ms from launch to ready, hover p99 < 5 ms, repaint median < 16 ms at
+70,000 points.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ def child_env() -> dict[str, str]:
                 MKL_NUM_THREADS=os.environ.get("MKL_NUM_THREADS", "1"))
 
 
-def time_startup(runs: int) -> tuple[list[float], list[float]]:
-    """Seconds from spawning the process to the first painted map, and to a fully usable window."""
-    times, usable = [], []
+def time_startup(runs: int) -> tuple[list[float], list[float], list[float], list[str]]:
+    """Seconds from spawning the process to the first painted map, to the model in place and to every tab
+    attached, and the app's own report of the longest event-loop waits (ms@stage) in each run."""
+    times, usable, ready, gaps = [], [], [], []
     for _ in range(runs):
         env = child_env()
         env["VAE_EXPLORER_REPORT_FIRST_PAINT"] = "1"
@@ -52,7 +55,9 @@ def time_startup(runs: int) -> tuple[list[float], list[float]]:
             raise SystemExit(f"the app did not start:\n{result.stderr[-2000:]}")
         times.append(float(stamps["first-paint"]) - start)
         usable.append(float(stamps["interactive"]) - start)
-    return times, usable
+        ready.append(float(stamps["ready"]) - start)
+        gaps.append(stamps.get("gaps", "?"))
+    return times, usable, ready, gaps
 
 
 def time_loading_phase() -> tuple[float, list[float], list[float]]:
@@ -233,13 +238,18 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {os.cpu_count()} CPU(s), QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} (software raster)")
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    startup, usable = time_startup(args.runs)
+    startup, usable, ready, start_gaps = time_startup(args.runs)
     torch_import = time_bare_torch_import(args.runs)
     print("\n1. process start -> first painted latent map (python -m vae_explorer, no arguments)")
     print("   runs: " + ", ".join(f"{t:.2f} s" for t in startup))
-    print(f"   median {statistics.median(startup):.2f} s   (target < 3 s, ratio {statistics.median(startup) / 3:.2f})")
-    print("   torch model in place (clicks, tools, training; torch is imported after the first paint): "
-          + ", ".join(f"{t:.2f} s" for t in usable) + f"; median {statistics.median(usable):.2f} s")
+    print(f"   median {statistics.median(startup):.2f} s   (target < 1 s, ratio {statistics.median(startup) / 1:.2f})")
+    print("   torch model in place (clicks; torch is imported after the first paint): "
+          + ", ".join(f"{t:.2f} s" for t in usable) + f"; median {statistics.median(usable):.2f} s (target < 2 s)")
+    print("   every tab attached (training, tools): "
+          + ", ".join(f"{t:.2f} s" for t in ready) + f"; median {statistics.median(ready):.2f} s")
+    print("   longest waits of the GUI event loop, launch to ready (ms@stage it began in; target < 100 ms):")
+    for run in start_gaps:
+        print(f"     {run}")
     print(f"   for scale, a bare `python -c 'import torch'`: median {statistics.median(torch_import):.2f} s")
 
     seconds, gaps, hovers = time_loading_phase()
@@ -261,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {name:>6} points  pan : {summary(pan)}")
         print(f"   {name:>6} points  zoom: {summary(zoom)}")
     pan, zoom = times[f"{len(codes):,}"]
-    print(f"   ({source}; target < 20 ms, median ratio at {len(codes):,}: {statistics.median(pan + zoom) / 20:.2f})")
+    print(f"   ({source}; target < 16 ms, median ratio at {len(codes):,}: {statistics.median(pan + zoom) / 16:.2f})")
     single = time_single_item_with_point_brushes(app, window, codes, labels, args.repaints)
     print(f"   {len(codes):,} points, one item with a brush per point (for comparison): {summary(single)}")
     window.close()

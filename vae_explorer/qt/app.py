@@ -117,13 +117,18 @@ def attach_training(window) -> None:
 
 
 def attach_demo_panels(window) -> None:
+    for step in demo_panel_steps(window):
+        step()
+
+
+def demo_panel_steps(window) -> list:
+    """Attaching the demo tabs, one callable per tab group (start-up runs them in separate event-loop turns)."""
     from vae_explorer.qt import gaps_link, kind_panels, maths_link
     from vae_explorer.qt.demo_panels import attach
 
-    attach(window)
-    kind_panels.attach(window)
-    maths_link.attach(window)  # after the Draw tab, whose drawings it explains too
-    gaps_link.attach(window)
+    return [lambda: attach(window), lambda: kind_panels.attach(window),
+            lambda: maths_link.attach(window),  # after the Draw tab, whose drawings it explains too
+            lambda: gaps_link.attach(window)]
 
 
 def _preload_torch_modules() -> None:
@@ -144,6 +149,32 @@ def _quick_window(checkpoint: str | None, data_dir: str | None):
     return MainWindow(None, data_dir=data_dir, quick_look=quick)
 
 
+class _GapRecorder:
+    """For the start-up benchmark: the longest waits of the GUI event loop, by start-up stage."""
+
+    INTERVAL_MS = 5
+
+    def __init__(self):
+        self.stage = self._last_stage = "launch"
+        self.longest: list[tuple[float, str]] = []
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest.append((1000 * (now - self._last), self._last_stage))  # the stage the wait began in
+        self.longest = sorted(self.longest, reverse=True)[:5]
+        self._last, self._last_stage = now, self.stage
+
+    def report(self) -> None:
+        self._tick()  # the wait up to now counts too
+        self._timer.stop()
+        print("gaps " + ";".join(f"{ms:.0f}@{stage}" for ms, stage in self.longest), flush=True)
+
+
 def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: str = "auto") -> int:
     """Open the explorer and run the event loop; returns the exit code."""
     from vae_explorer.qt.platform_check import display_problem_message, missing_display_packages
@@ -159,9 +190,12 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
     apply_dark_theme(app)
     report = bool(os.environ.get(FIRST_PAINT_ENV))
 
+    gaps = _GapRecorder() if report else None
+
     def stamp(name: str) -> None:
         if report:
             print(f"{name} {time.time():.6f}", flush=True)
+            gaps.stage = name
 
     window = _quick_window(checkpoint, data_dir)
     warnings: list[str] = []
@@ -170,12 +204,24 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
 
     def after_first_paint() -> None:
         stamp("first-paint")
-        if not window.loading:
-            finish()
+        if report:
+            print(f"torch-at-first-paint {'torch' in sys.modules}", flush=True)
+        if not window.loading:  # loaded before it was shown (no quick look): the tabs are still to come
+            stamp("interactive")
+            in_turns([lambda: attach_training(window), *demo_panel_steps(window), finish])
             return
-        # torch is imported on a helper thread, so the map can already be panned and zoomed
-        # meanwhile; a timer on this thread notices when it is done (the GUI never joins and waits).
-        preload = threading.Thread(target=_preload_torch_modules, name="vae-explorer-preload", daemon=True)
+        # torch is imported and the model loaded on a helper thread (core only, no Qt), so the map can
+        # already be panned and zoomed meanwhile; a timer on this thread notices when it is done (the GUI
+        # never joins and waits). What is left touches widgets and runs here, one step per event-loop turn.
+        loaded: list = []
+
+        def load() -> None:
+            try:
+                loaded.append(load_session(checkpoint, data_dir, device))
+            except Exception as exc:  # noqa: BLE001 - e.g. a damaged installation: said on the GUI thread
+                loaded.append(exc)
+
+        preload = threading.Thread(target=load, name="vae-explorer-preload", daemon=True)
         helpers.append(preload)
         preload.start()
         poll = QTimer(window)
@@ -186,18 +232,32 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
                 return
             poll.stop()
             preload.join()
-            try:
-                session, test_split, checked_dir, checked_device, more = load_session(checkpoint, data_dir, device)
-                warnings.extend(more)
+            if isinstance(loaded[0], Exception):
+                give_up(loaded[0])
+                return
+            session, test_split, checked_dir, checked_device, more = loaded[0]
+            warnings.extend(more)
+
+            def come_alive() -> None:
                 window.device = checked_device
                 window.set_data_dir(checked_dir)
                 window.finish_loading(session, test_split)
-                finish()
-            except Exception as exc:  # noqa: BLE001 - e.g. a damaged installation: say so, never hang
-                give_up(exc)
+                stamp("interactive")
+
+            in_turns([come_alive, lambda: attach_training(window), *demo_panel_steps(window), finish])
 
         poll.timeout.connect(check)
         poll.start()
+
+    def in_turns(steps: list) -> None:
+        """Run steps one per event-loop turn, so input and paints get through between them."""
+        if steps:
+            try:
+                steps[0]()
+            except Exception as exc:  # noqa: BLE001 - say so, never hang half-built
+                give_up(exc)
+                return
+            QTimer.singleShot(0, lambda: in_turns(steps[1:]))
 
     def give_up(exc: Exception) -> None:
         message = f"vae-explorer could not load its model: {type(exc).__name__}: {exc}"
@@ -207,14 +267,11 @@ def run_app(checkpoint: str | None = None, data_dir: str | None = None, device: 
         app.exit(2)
 
     def finish() -> None:
-        stamp("interactive")
+        stamp("ready")
         if report:
             # Start-up must not pay for torchvision (it is only needed to read the training split).
             print(f"modules torchvision={'torchvision' in sys.modules}", flush=True)
-        attach_training(window)
-        attach_demo_panels(window)
-        stamp("training-tab")
-        if report:
+            gaps.report()
             window.close()
             app.quit()
             return

@@ -22,10 +22,8 @@ class ClassifierTraining(QObject):
 
     def __init__(self, window):
         super().__init__(window)
-        from vae_explorer.core.classifier import QUICK_RECIPE
-
         self.window = window
-        self.recipe = QUICK_RECIPE
+        self.recipe = None  # core.classifier.QUICK_RECIPE unless set; read when training starts (torch loads late)
         self.dataset: str | None = None
         self.runs = LatestRun(self._on_step, self._on_crashed, name="vae-classifier", parent=self)
         self.widget = QWidget()
@@ -49,11 +47,11 @@ class ClassifierTraining(QObject):
     def start(self, dataset: str) -> None:
         """Load `dataset`'s training and test splits, train, test and save, all off the GUI thread."""
         from vae_explorer.core.checkpoint_header import CheckpointError
-        from vae_explorer.core.classifier import fit_classifier, save_classifier
+        from vae_explorer.core.classifier import QUICK_RECIPE, fit_classifier, save_classifier
         from vae_explorer.core.data import DataUnavailableError, load_dataset, resolve_data_dir
         from vae_explorer.core.resources import trained_classifier_path
 
-        recipe, data_dir, target = self.recipe, self.window.data_dir, trained_classifier_path(dataset)
+        recipe, data_dir, target = self.recipe or QUICK_RECIPE, self.window.data_dir, trained_classifier_path(dataset)
 
         def steps(stop):
             root = resolve_data_dir(data_dir)
