@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from vae_explorer import __version__
-from vae_explorer.core.config import DATASETS, ConfigError, parse_hidden_sizes
+from vae_explorer.core.config import DATASETS, ConfigError, TrainConfig, parse_hidden_sizes
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -49,11 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train)
     train.add_argument("--output", "-o", default="vae.safetensors", metavar="FILE",
                        help="checkpoint to write (default: vae.safetensors)")
-    train.add_argument("--epochs", type=int, default=30, help="passes over the training split (default: 30)")
-    train.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
-                       help="constant, or cosine: anneal the rate to zero by the last epoch")
+    # The app's Start uses the same defaults: both read them from TrainConfig.
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs,
+                       help=f"passes over the training split (default: {TrainConfig.epochs})")
+    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size,
+                       help=f"images per step (default: {TrainConfig.batch_size})")
+    train.add_argument("--lr", type=float, default=TrainConfig.learning_rate,
+                       help=f"Adam learning rate (default: {TrainConfig.learning_rate:g})")
+    train.add_argument("--lr-schedule", choices=["constant", "cosine"], default=TrainConfig.lr_schedule,
+                       help="constant, or cosine: anneal the rate to zero by the last epoch "
+                       f"(default: {TrainConfig.lr_schedule})")
     train.add_argument("--kind", default="vae", metavar="KIND",
                        help="model kind: vae, autoencoder, denoising_autoencoder, conditional_vae, vq_vae, "
                        "vae_gan (default: vae); --list-settings shows a kind's settings")

@@ -317,3 +317,20 @@ def test_a_narrow_dock_gets_one_run_setting_a_row_instead_of_a_sideways_scroll(f
             assert widget.width() >= widget.minimumSizeHint().width(), name
     form.resize(600, 500)
     qtbot.waitUntil(lambda: form.run_columns == 2)
+
+
+def test_the_form_and_the_train_command_start_from_the_same_defaults(qtbot):
+    """Start in the app and `vae-explorer train` with no options train with the same settings."""
+    from vae_explorer.cli import build_parser
+
+    form = TrainingForm()
+    qtbot.addWidget(form)
+    from_form = form.train_config()
+    args = build_parser().parse_args(["train"])
+    from_cli = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+                "lr_schedule": args.lr_schedule, "beta": args.beta, "kl_warmup_epochs": args.kl_warmup,
+                "seed": args.seed, "dataset": args.dataset}
+    defaults = TrainConfig()
+    for name, value in from_cli.items():
+        assert getattr(from_form, name) == value == getattr(defaults, name), name
+    assert {f.name for f in dataclasses.fields(TrainConfig)} - set(from_cli) == {"device", "num_threads", "eval_batch_size"}

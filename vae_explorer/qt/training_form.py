@@ -66,7 +66,7 @@ class TrainingForm(QWidget):
     OLD_NAMES = {"hidden_edit": "hidden_sizes", "latent_spin": "latent_dim", "likelihood_combo": "likelihood"}
     # The run's editors, which every kind has (the model's own come and go with the kind).
     FIELDS = ("kind_combo", "dataset_combo", "beta_spin", "warmup_spin", "epochs_spin", "batch_spin",
-              "lr_edit", "seed_spin", "device_combo", "threads_spin")
+              "lr_edit", "schedule_combo", "seed_spin", "device_combo", "threads_spin")
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -93,12 +93,20 @@ class TrainingForm(QWidget):
         self.warmup_spin.setSpecialValueText("none")
         self.warmup_spin.setToolTip("Epochs over which the KL weight rises from 0 to β; keeps latent "
                                     "dimensions from switching off early. None: β from the start.")
-        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=10)
+        # The defaults are TrainConfig's, which `vae-explorer train` uses too.
+        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=TrainConfig.epochs)
         self.epochs_spin.setToolTip("Passes over the training split.")
-        self.batch_spin = QSpinBox(minimum=1, maximum=60000, value=128)
+        self.batch_spin = QSpinBox(minimum=1, maximum=60000, value=TrainConfig.batch_size)
         self.batch_spin.setToolTip("Images per optimizer step.")
-        self.lr_edit = QLineEdit("1e-3")
-        self.lr_edit.setToolTip("Adam step size, for example 1e-3 or 0.0005.")
+        self.lr_edit = QLineEdit(f"{TrainConfig.learning_rate:g}")
+        self.lr_edit.setToolTip("Adam step size, for example 2e-3 or 0.0005.")
+        self.schedule_combo = QComboBox()
+        self.schedule_combo.addItem("cosine to zero", "cosine")
+        self.schedule_combo.addItem("constant", "constant")
+        self.schedule_combo.setCurrentIndex(self.schedule_combo.findData(TrainConfig.lr_schedule))
+        self.schedule_combo.setToolTip("How the step size changes over the run: cosine lowers it smoothly to "
+                                       "zero by the last epoch, which settles the weights (a nat or two "
+                                       "better); constant keeps it.")
         self.seed_spin = QSpinBox(minimum=0, maximum=999_999, value=0)
         self.seed_spin.setToolTip("Seeds the initial weights, the shuffling and the sampling noise.")
         self.device_combo = QComboBox()
@@ -130,7 +138,8 @@ class TrainingForm(QWidget):
         # too narrow for two gets one a row (resizeEvent), rather than a sideways scroll bar.
         run_grid = self._run_grid = QGridLayout()
         run_fields = (("Epochs", self.epochs_spin), ("Batch size", self.batch_spin),
-                      ("Learning rate", self.lr_edit), ("Seed", self.seed_spin),
+                      ("Learning rate", self.lr_edit), ("LR schedule", self.schedule_combo),
+                      ("Seed", self.seed_spin),
                       ("Device", self.device_combo), ("CPU threads", self.threads_spin),
                       ("β (KL weight)", self.beta_spin), ("KL warm-up", self.warmup_spin))
         self._run_pairs = [self._add_pair(run_grid, index // 2, index % 2, text, field)
@@ -203,6 +212,7 @@ class TrainingForm(QWidget):
                 epochs=self.epochs_spin.value(),
                 batch_size=self.batch_spin.value(),
                 learning_rate=self._learning_rate(),
+                lr_schedule=self.schedule_combo.currentData(),
                 # Kinds without a KL term keep the defaults, so their checkpoints record no β.
                 beta=self.beta_spin.value() if kl else TrainConfig.beta,
                 kl_warmup_epochs=self.warmup_spin.value() if kl else TrainConfig.kl_warmup_epochs,
