@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
+        self.files.remove_crash_leftovers()  # saves that a crash in an earlier run cut short
         if session is not None:
             self.exploration.commit(session)
         else:

@@ -170,6 +170,13 @@ class WindowFiles:
             value = [value]
         return [str(v) for v in (value or [])]
 
+    def remove_crash_leftovers(self) -> None:
+        """Delete the temp files that saves of the recent checkpoints left when a crash cut them short."""
+        from vae_explorer.core.atomic_write import remove_stale_temps
+
+        for path in self.recent_files():
+            remove_stale_temps(Path(path))
+
     def remember_recent(self, path: str | Path, remove: bool = False) -> None:
         path = str(Path(path).resolve())
         files = [p for p in self.recent_files() if p != path]
