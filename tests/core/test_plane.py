@@ -165,3 +165,16 @@ def test_coordinate_planes_project_exactly_even_past_float_range():
     codes = np.array([[np.inf, 2.0, 3.0], [1e30, -5.0, np.nan]], np.float32)
     np.testing.assert_array_equal(planes.along_axes(3, 1, 2).project(codes[:1]), [[2.0, 3.0]])
     np.testing.assert_array_equal(planes.identity(2).project(codes[:, :2]), codes[:, :2])
+
+
+@pytest.mark.parametrize("rows, dim", [(500, 40), (30, 60)])
+def test_principal_plane_matches_the_svd_of_the_centred_codes(rows, dim):
+    rng = np.random.default_rng(3)
+    codes = rng.standard_normal((rows, dim)) * np.linspace(5, 0.1, dim)  # distinct spreads: a unique answer
+    plane = planes.principal(codes)
+    centred = codes - codes.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    for axis, reference in zip(plane.axes, vt[:2]):
+        assert abs(float(np.dot(axis, reference))) == pytest.approx(1.0, abs=1e-4)
+    share = 100 * (singular[:2] ** 2).sum() / (singular**2).sum()
+    assert f"({share:.0f}% of variance)" in plane.description

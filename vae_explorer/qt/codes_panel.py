@@ -176,9 +176,10 @@ class CodesPanel(QWidget):
     def _show_usage(self) -> None:
         import torch
 
-        images = self.session.data.images[:USAGE_IMAGES]
+        # The session encoded these images already; their codes follow from those grids.
+        latent = self.session.latent_mu[:USAGE_IMAGES]
         with torch.no_grad():
-            codes = self.model.codes(images)
+            codes = self.model.codes_of_latent(torch.from_numpy(latent))
             counts = self.model.codebook_usage(codes).cpu().numpy().astype(np.float64)
             perplexity = float(self.model.perplexity(codes))
         self.usage = counts
@@ -190,7 +191,7 @@ class CodesPanel(QWidget):
         used = int((counts > 0).sum())
         self.usage_label.setText(
             f"Perplexity {perplexity:.1f} of {len(counts)} · {used} of {len(counts)} codes used "
-            f"({len(images):,} {self.session.data.split} images)")
+            f"({len(latent):,} {self.session.data.split} images)")
 
     # ------------------------------------------------------------ the grid
 

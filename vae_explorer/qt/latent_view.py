@@ -372,7 +372,7 @@ class _ClassLegend(pg.LegendItem):
                 if label.sceneBoundingRect().contains(event.scenePos()):
                     sample.mouseClickEvent(event)  # the marker's own toggle, so both stay in step
                     return
-        super().mouseClickEvent(event)
+        event.ignore()  # LegendItem has no click of its own: the map under it may take the click
 
 
 class _LegendProxy(pg.GraphicsObject):

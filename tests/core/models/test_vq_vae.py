@@ -32,6 +32,7 @@ def test_codes_index_the_codebook_and_the_decoder_sees_codebook_rows():
     x = torch.rand(5, 784)
     codes = model.codes(x)
     assert 0 <= int(codes.min()) and int(codes.max()) < 16
+    assert torch.equal(model.codes_of_latent(model.encode(x).mean), codes)  # from the encoded point, the same
     grid = model.encode(x).mean.reshape(5, 4, 7, 7)
     # Each cell's code is the codebook row nearest to it, among all K.
     book = model.codebook_vectors()

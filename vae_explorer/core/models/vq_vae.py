@@ -291,6 +291,11 @@ class VQVAE(ExplorableModel):
         """The code grid of each image, (N, h, w) int64 indices into the codebook."""
         return self._nearest(self._grid(x))
 
+    @torch.no_grad()
+    def codes_of_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """The code grids of latent points z (N, D*h*w), such as encode()'s: no second pass of the encoder."""
+        return self._nearest(self._as_grid(torch.as_tensor(z, dtype=torch.float32, device=self.device)))
+
     def check_codes(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes from outside as (N, h, w) int64 on the model's device, or a one-line ValueError."""
         codes = torch.as_tensor(codes, device=self.device)
