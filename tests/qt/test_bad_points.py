@@ -32,5 +32,6 @@ def test_hovering_or_clicking_a_bad_point_shows_a_note_and_changes_nothing(main_
     main_window.on_click(z, -1, Qt.KeyboardModifier.NoModifier)
     assert main_window.exploration.pinned_z is None
     assert main_window.statusBar().currentMessage().startswith("Cannot pin this point:")
+    assert len(main_window.inspector.hover_panel.caption.text()) < 40  # a far-off z in a few digits
     main_window.on_hover(np.zeros(2, np.float32))  # and the next good point decodes again
     assert canvas.array is not None and np.isfinite(canvas.array).all()

@@ -24,7 +24,8 @@ def format_z(z: np.ndarray, limit: int = 20) -> str:
     """z = (+0.123, ...); a long code shows its first `limit` values and its size."""
     values = np.asarray(z).reshape(-1)
     more = f", … {values.size} values" if values.size > limit else ""
-    return "z = (" + ", ".join(f"{v:+.3f}" for v in values[:limit]) + more + ")"
+    # Far-off or non-finite values in three significant digits, so a stray 1e30 cannot widen the panel.
+    return "z = (" + ", ".join(f"{v:+.3f}" if abs(v) < 1e4 else f"{v:+.3g}" for v in values[:limit]) + more + ")"
 
 
 def class_name(names, label: int) -> str:

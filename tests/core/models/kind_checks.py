@@ -22,7 +22,7 @@ def digits(bundled: ImageSet, count: int = 192, start: int = 0) -> ImageSet:
 
 def assert_training_lowers_the_loss(model, data: ImageSet, epochs: int = 2, beta: float = 1.0) -> None:
     """A few epochs of Trainer (batch 32) cut the eval-mode loss on `data` by more than 15%."""
-    config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=5e-3, beta=beta, seed=0,
+    config = TrainConfig(epochs=epochs, batch_size=32, learning_rate=5e-3, lr_schedule="constant", beta=beta, seed=0,
                          device="cpu", num_threads=1)
     before = evaluate_terms(model, data, beta)["loss"]
     stats = [s for s in Trainer(model, data, None, config).run() if isinstance(s, EpochStats)]

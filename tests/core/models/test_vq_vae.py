@@ -129,7 +129,7 @@ def test_trains_with_the_standard_trainer_and_reconstructs_better(bundled_test_s
     model.eval()
     with torch.no_grad():
         before = model.loss(data.images)["reconstruction"].item()
-    config = TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3, device="cpu", seed=0)
+    config = TrainConfig(epochs=3, batch_size=32, learning_rate=3e-3, lr_schedule="constant", device="cpu", seed=0)
     epochs = [event for event in Trainer(model, data, None, config).run() if isinstance(event, EpochStats)]
     model.eval()
     with torch.no_grad():
