@@ -106,7 +106,7 @@ def test_an_installed_wheel_carries_and_finds_the_shipped_files(tmp_path):
     report = dict(environ, VAE_EXPLORER_REPORT_FIRST_PAINT="1")  # prints start-up stamps, then quits
     app = _run([python, "-m", "vae_explorer"], cwd=elsewhere, env=report)
     stamps = [line.split()[0] for line in app.stdout.splitlines() if line.strip()]
-    assert {"first-paint", "interactive", "training-tab"} <= set(stamps), app.stdout + app.stderr
+    assert {"first-paint", "interactive", "ready"} <= set(stamps), app.stdout + app.stderr
 
     count, checkpoint = _run([python, "-c", LOAD_SHIPPED], **run).stdout.split("\n")[:2]
     assert count == "10000"

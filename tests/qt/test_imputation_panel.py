@@ -384,3 +384,15 @@ def test_the_fine_grid_is_decoded_over_several_ticks_with_its_progress_shown(qtb
     assert len(refining) >= 4 and refining[-1].endswith("100%")
     assert sum(t.startswith("Refining") for t in ticks) >= 4  # each shown on its own tick
     assert panel.status_label.text().startswith("Done. Grid posterior from all observed rows, on a fine 64×64")
+
+
+@pytest.mark.parametrize("method", [METHOD_ITERATIVE, METHOD_GRID, METHOD_MAP])
+def test_every_pixel_erased_imputes_from_nothing_without_error(qtbot, panel, method):
+    panel.set_mask(np.ones(panel.image_shape, dtype=bool))
+    panel.set_method(method)
+    panel.steps_spin.setValue(20)
+    qtbot.mouseClick(panel.impute_button, LEFT)
+    panel.run_to_end()
+    result = panel.imputed_tile.array
+    assert result is not None and np.isfinite(result).all() and 0 <= result.min() and result.max() <= 1
+    assert "MSE on erased pixels" in panel.status_label.text() or "grid" in panel.status_label.text()
