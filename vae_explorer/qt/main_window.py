@@ -349,11 +349,8 @@ class MainWindow(QMainWindow):
         self.interaction.on_click(z, index, modifiers)
 
     def pin(self, z: np.ndarray) -> None:
-        """Pin the full latent point that map point z stands for (a point that cannot be decoded: a message)."""
-        try:
-            self.exploration.pin(self.plane.to_latent(z)[0])
-        except ValueError as exc:
-            self.statusBar().showMessage(str(exc).capitalize(), 8000)
+        """Pin the full latent point that map point z stands for; ValueError for one that cannot be decoded."""
+        self.exploration.pin(self.plane.to_latent(z)[0])
 
     def pick(self, index: int) -> None:
         """Inspect data point `index` of the shown split: its image, reconstruction and posterior."""

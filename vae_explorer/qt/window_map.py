@@ -58,7 +58,10 @@ class MapInteraction:
             self.pick(index)
             window.dataPointPicked.emit(index)
         else:
-            window.pin(z)
+            try:
+                window.pin(z)
+            except ValueError as exc:  # a point that cannot be decoded: say why, pin nothing
+                window.statusBar().showMessage(str(exc).capitalize(), 8000)
 
     def pick(self, index: int) -> None:
         window = self.window
