@@ -55,7 +55,8 @@ class LatentPlane:
     def to_latent(self, points: np.ndarray) -> np.ndarray:
         """Map points (M, 2) as full latent points (M, d): origin + points @ axes."""
         points = np.asarray(points, np.float32).reshape(-1, 2)
-        return (self.origin + points @ self.axes).astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN or huge points stay so; callers check z_problem
+            return (self.origin + points @ self.axes).astype(np.float32)
 
     def project(self, z: np.ndarray) -> np.ndarray:
         """Latent points (M, d) on the map, (M, 2); a single point (d,) gives (2,)."""
