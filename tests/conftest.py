@@ -115,3 +115,14 @@ def tiny_mnist_dir(tmp_path_factory, bundled_test_set) -> Path:
     write_idx(raw / "t10k-images-idx3-ubyte", images[9500:])
     write_idx(raw / "t10k-labels-idx1-ubyte", labels[9500:])
     return root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module's tests, then back to what it was."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

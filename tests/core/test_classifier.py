@@ -17,12 +17,7 @@ from vae_explorer.core.data import ImageSet
 from vae_explorer.core.resources import shipped_checkpoint_path, shipped_classifier_path, shipped_models
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # timings and results as on one thread
 
 
 def test_a_short_run_on_part_of_the_training_split_learns_the_digits(mnist_train_set, bundled_test_set):

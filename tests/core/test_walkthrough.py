@@ -19,12 +19,7 @@ CHECKPOINTS = ("mnist-2d", "mnist-ae-2d", "mnist-cvae-2d", "mnist-vqvae", "mnist
 POSTERIOR_CHECKPOINTS = ("mnist-2d", "mnist-cvae-2d", "mnist-vaegan-2d", "mnist-20d", "mnist-beta4-2d")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # timings and results as on one thread
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QEnterEvent
 from PySide6.QtWidgets import QApplication
@@ -17,12 +16,7 @@ from vae_explorer.core.walkthrough import num
 from vae_explorer.qt.maths_panel import NO_MODEL_TEXT, WAITING_TEXT, MathsPanel
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # timings and results as on one thread
 
 
 def shipped_model(name: str):

@@ -43,7 +43,7 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
 class TrainConfig:
     # The defaults (the GUI's Start and `vae-explorer train` share them) are tuned for the time to a
     # good model: a 2-D MNIST VAE at 140 nats in 13 epochs, where Adam at 1e-3 with batches of 128
-    # takes over 25 (benchmarks/time_to_good.py).
+    # takes 23 or more (benchmarks/time_to_good.py).
     # Passes over the training split.
     epochs: int = 15
     # Images per optimizer step: smaller batches give more steps per epoch, which pays here.
