@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PySide6.QtCore import Qt
 
@@ -92,3 +93,23 @@ def test_training_a_classifier_can_be_cancelled_and_missing_data_is_named(
     qtbot.waitUntil(lambda: "Could not train a classifier" in main_window.statusBar().currentMessage(),
                     timeout=20000)
     assert "MNIST" in main_window.statusBar().currentMessage() and not overlay.visible
+
+
+def test_the_layer_captions_the_models_classifier_figures(main_window, qtbot, shipped_session):
+    from vae_explorer.core.classifier import probe_figures
+
+    overlay = main_window.probe_overlay
+    overlay.action.trigger()
+    qtbot.waitUntil(lambda: overlay.figures is not None, timeout=60000)
+    checkpoint, figures = overlay.figures
+    assert checkpoint is main_window.shown.checkpoint and overlay.caption.isVisible()
+    classifier = load_classifier(shipped_classifier_path()).model
+    expected = probe_figures(classifier, shipped_session.model, shipped_session.data.subset(probe_overlay.PROBE_IMAGES),
+                             probe_overlay.PROBE_SAMPLES)
+    assert figures.reconstruction_accuracy == expected.reconstruction_accuracy > 0.5
+    assert figures.evenness == pytest.approx(expected.evenness) and 0.9 < figures.evenness <= 1
+    text = overlay.caption.text
+    assert f"{100 * expected.reconstruction_accuracy:.1f}% of 2,000 reconstructions keep their class" in text
+    assert f"evenness {expected.evenness:.3f}" in text
+    overlay.action.trigger()  # off: the caption goes with the layer
+    assert not overlay.caption.isVisible()

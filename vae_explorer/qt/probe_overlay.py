@@ -26,6 +26,7 @@ KEY_REGIONS = "probe-regions"
 GRID = 48  # cells across the visible region
 OPACITY = 0.55
 REFRESH_MS = 300
+PROBE_IMAGES = PROBE_SAMPLES = 2000  # what the classifier scores per model for its figures (a second or two)
 
 
 class ProbeOverlay:
@@ -41,6 +42,13 @@ class ProbeOverlay:
                                         "Colour the map by the class the shipped classifier gives the image "
                                         "decoded at each point, faint where it hesitates", self.toggle)
         self.action.setCheckable(True)
+        # The shown model's figures: how much class its reconstructions keep, how evenly its prior covers them.
+        self.figures = None  # (checkpoint, core.classifier.ProbeFigures) of the last model scored
+        self.figure_runs = LatestRun(self._show_figures, name="vae-probe-figures", parent=window)
+        self.caption = pg.LabelItem("", color="#e6e6ee", size="10pt")
+        self.caption.setParentItem(window.latent_view.view_box)
+        self.caption.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
+        self.caption.setVisible(False)
         self.training = ClassifierTraining(window)
         self.training.trained.connect(self._on_trained)
         self.timer = QTimer(window)
@@ -113,6 +121,34 @@ class ProbeOverlay:
                 yield extent, classifier.probabilities(images).numpy()
 
         self.runs.start(work)
+        self._start_figures(classifier)
+
+    def _start_figures(self, classifier) -> None:
+        """Score the shown model's reconstructions and prior samples, once per model, off the GUI thread."""
+        from vae_explorer.core.classifier import probe_figures
+
+        shown = self.window.shown
+        if self.figures is not None and self.figures[0] is shown.checkpoint:
+            self.caption.setVisible(True)
+            return
+        model, test, checkpoint = shown.model, shown.data.subset(PROBE_IMAGES), shown.checkpoint
+
+        def work(stop):
+            if not stop.is_set():
+                yield checkpoint, probe_figures(classifier, model, test, PROBE_SAMPLES)
+
+        self.figure_runs.start(work)
+
+    def _show_figures(self, result) -> None:
+        self.figures = result
+        _, figures = result
+        lines = [f"Classifier: {100 * figures.reconstruction_accuracy:.1f}% of {figures.images:,} reconstructions "
+                 "keep their class"]
+        if figures.evenness is not None:
+            lines.append(f"the classes of {figures.samples:,} prior samples: evenness {figures.evenness:.3f} "
+                         "(1 = all equal)")
+        self.caption.setText("<br>".join(lines))
+        self.caption.setVisible(self.visible)
 
     def _draw(self, result) -> None:
         if not self.visible:
@@ -151,6 +187,8 @@ class ProbeOverlay:
 
     def clear(self) -> None:
         self.runs.abandon()
+        self.figure_runs.abandon()
+        self.caption.setVisible(False)
         self.timer.stop()
         self.window.latent_view.clear_overlay(KEY_REGIONS)
         self.grid = self.confidence = self.extent = None
@@ -158,4 +196,5 @@ class ProbeOverlay:
     def shutdown(self) -> None:
         self.timer.stop()
         self.runs.shutdown()
+        self.figure_runs.shutdown()
         self.training.shutdown()

@@ -26,10 +26,10 @@ from vae_explorer.qt.generator_thread import LatestRun
 from vae_explorer.qt.image_views import ImagePanel
 from vae_explorer.qt.inspector import format_z
 from vae_explorer.qt.map_pane import MapPane
+from vae_explorer.qt.probe_overlay import PROBE_IMAGES, PROBE_SAMPLES
 
 
 KEY_LINKED = "linked-hover"  # the other map's cursor, drawn on this one
-PROBE_IMAGES = PROBE_SAMPLES = 2000  # what the classifier probe scores per model (a second or two each)
 LINKED_COLOUR = (120, 220, 255)
 
 
