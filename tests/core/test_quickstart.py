@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -36,6 +37,10 @@ def test_quick_look_gives_up_quietly_on_a_bad_file(tmp_path):
     bad.write_bytes(b"\x80\x04 not a checkpoint")
     assert quick_look(bad) is None
     assert quick_look(tmp_path / "missing.safetensors") is None
+    assert quick_look(tmp_path) is None  # a folder
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.safetensors")
+        assert quick_look(tmp_path / "pipe.safetensors") is None  # refused, not opened: nothing hangs
 
 
 def test_quick_look_does_not_import_torch():

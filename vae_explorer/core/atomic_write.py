@@ -17,6 +17,7 @@ import stat
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 from vae_explorer.core.checkpoint_header import CheckpointError, plain_text
 
@@ -42,6 +43,30 @@ def describe_file_kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+class NotARegularFile(OSError):
+    """A folder, pipe, device... where a file was to be read; `kind` says which, for messages."""
+
+    def __init__(self, path: Path, kind: str):
+        super().__init__(f"{path} is {kind}")
+        self.kind = kind
+
+
+def open_for_reading(path: Path) -> IO[bytes]:
+    """Open an outside file to read; NotARegularFile for anything but a regular file, OSError as open() gives.
+
+    O_NONBLOCK: a FIFO at the path cannot hang the open, and is then refused like a folder.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(path, describe_file_kind(mode))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def refuse_non_regular(path: Path) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import IO, Any
 import torch
 
 from vae_explorer.core import config as cfg
-from vae_explorer.core.atomic_write import OutputPathError, describe_file_kind, write_atomically
+from vae_explorer.core.atomic_write import NotARegularFile, OutputPathError, open_for_reading, write_atomically
 from vae_explorer.core.checkpoint_header import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -135,22 +134,17 @@ def open_checked(path: Path, what: str, expected_format: str | None = FORMAT_NAM
     shown = plain_text(str(path), 300)
     name = plain_text(path.name, 200)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        handle = open_for_reading(path)
+    except NotARegularFile as exc:
+        raise CheckpointError(f"{shown} is {exc.kind}, not a {what}") from None
     except (FileNotFoundError, NotADirectoryError):
         raise CheckpointError(f"no {what} at {shown}") from None
     except OSError as exc:
         raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise CheckpointError(f"{shown} is {describe_file_kind(info.st_mode)}, not a {what}")
-        handle = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    try:
         with handle:
-            yield handle, read_header(handle, info.st_size, name, expected_format=expected_format), name
+            size = os.fstat(handle.fileno()).st_size
+            yield handle, read_header(handle, size, name, expected_format=expected_format), name
     except OSError as exc:
         raise CheckpointError(f"cannot read {shown}: {one_line(exc.strerror or exc)}") from None
 

@@ -1,4 +1,4 @@
-"""Reading IDX files, the format MNIST-family data sets come in; needs numpy only.
+"""Reading IDX files, the format MNIST-family data sets come in; needs numpy, not torch.
 
 Kept free of torch so the start-up quick look (core/quickstart.py) can read the
 bundled split before torch has loaded.
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
-import stat
 import struct
 import zlib
 from pathlib import Path
 from typing import IO
 
 import numpy as np
+
+from vae_explorer.core.atomic_write import NotARegularFile, open_for_reading
 
 # IDX type codes (the third byte of the magic number) that MNIST-family files use.
 _IDX_UBYTE = 0x08
@@ -41,13 +41,12 @@ def read_idx(path: str | Path, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        raw = open_for_reading(path)
+    except NotARegularFile as exc:
+        raise IdxFormatError(f"{path} is {exc.kind}, not an IDX file") from None
     except OSError as exc:
         raise IdxFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise IdxFormatError(f"{path} is not a regular file")
-    with os.fdopen(fd, "rb") as raw:
+    with raw:
         try:
             handle = gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw
             return _read_idx(handle, path, max_bytes)

@@ -11,6 +11,7 @@ later. Anything unexpected returns None and the app simply waits for torch.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +56,13 @@ def quick_look(checkpoint_path: str | Path) -> QuickLook | None:
     try:
         from safetensors import safe_open
 
+        from vae_explorer.core.atomic_write import open_for_reading
         from vae_explorer.core.checkpoint_header import check_version, read_header
 
         path = Path(checkpoint_path)
-        with open(path, "rb") as raw:  # the same framing checks as the full load, before any read
-            check_version(read_header(raw, path.stat().st_size, path.name).metadata, path.name)
+        # The same framing checks as the full load, before any read; a FIFO or a folder is refused unopened.
+        with open_for_reading(path) as raw:
+            check_version(read_header(raw, os.fstat(raw.fileno()).st_size, path.name).metadata, path.name)
         with safe_open(str(checkpoint_path), framework="np") as handle:
             metadata = handle.metadata() or {}
             config = json.loads(metadata["model_config"])
