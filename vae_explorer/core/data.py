@@ -27,7 +27,7 @@ from vae_explorer.core.datasets import (  # noqa: F401 - RAW_FILES, expected_lay
 from vae_explorer.core.download import DownloadError
 from vae_explorer.core.download import download as fetch
 from vae_explorer.core.idx import IdxFormatError, read_idx
-from vae_explorer.core.resources import bundled_mnist_folder
+from vae_explorer.core.resources import bundled_mnist_folder, user_folder
 
 DATA_ENV_VAR = "VAE_EXPLORER_DATA"
 
@@ -90,9 +90,7 @@ def load_bundled_test_split() -> ImageSet:
 
 
 def default_data_dir() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("vae-explorer")) / "data"
+    return user_folder("data")
 
 
 def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:

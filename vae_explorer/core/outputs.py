@@ -113,9 +113,9 @@ def _probe_writable(folder: Path, target: Path) -> None:
 
 def recovery_folder() -> Path:
     """The last resort for weights that could not be written where asked."""
-    from platformdirs import user_data_dir
+    from vae_explorer.core.resources import user_folder
 
-    return Path(user_data_dir("vae-explorer")) / "recovered"
+    return user_folder("recovered")
 
 
 def _recovered_name(path: Path, stamp: str) -> str:

@@ -49,11 +49,16 @@ def shipped_classifier_path(dataset: str = "mnist") -> Path:
     return shipped_checkpoints_folder() / f"{dataset}{CLASSIFIER_SUFFIX}.safetensors"
 
 
-def trained_classifier_path(dataset: str = "mnist") -> Path:
-    """Where the app keeps a classifier it trained itself for `dataset` (in the per-user data folder)."""
+def user_folder(name: str) -> Path:
+    """A folder of the app's own in the per-user data folder (data, recovered weights, classifiers)."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("vae-explorer")) / "classifiers" / f"{dataset}{CLASSIFIER_SUFFIX}.safetensors"
+    return Path(user_data_dir("vae-explorer")) / name
+
+
+def trained_classifier_path(dataset: str = "mnist") -> Path:
+    """Where the app keeps a classifier it trained itself for `dataset` (in the per-user data folder)."""
+    return user_folder("classifiers") / f"{dataset}{CLASSIFIER_SUFFIX}.safetensors"
 
 
 def classifier_path(dataset: str = "mnist") -> Path | None:
