@@ -131,12 +131,6 @@ def demo_panel_steps(window) -> list:
             lambda: gaps_link.attach(window)]
 
 
-def _preload_torch_modules() -> None:
-    import vae_explorer.core.checkpoint  # noqa: F401 - torch, safetensors, the model
-    import vae_explorer.core.data  # noqa: F401
-    import vae_explorer.core.session  # noqa: F401
-
-
 def _quick_window(checkpoint: str | None, data_dir: str | None):
     """A window in its loading state painted from numpy codes, or None when that is not possible."""
     from vae_explorer.core.quickstart import quick_look

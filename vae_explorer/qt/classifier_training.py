@@ -47,7 +47,7 @@ class ClassifierTraining(QObject):
     def start(self, dataset: str) -> None:
         """Load `dataset`'s training and test splits, train, test and save, all off the GUI thread."""
         from vae_explorer.core.checkpoint_header import CheckpointError
-        from vae_explorer.core.classifier import QUICK_RECIPE, fit_classifier, save_classifier
+        from vae_explorer.core.classifier import QUICK_RECIPE, ClassifierProgress, fit_classifier, save_classifier
         from vae_explorer.core.data import DataUnavailableError, load_dataset, resolve_data_dir
         from vae_explorer.core.resources import trained_classifier_path
 
@@ -61,11 +61,10 @@ class ClassifierTraining(QObject):
                 yield "failed", str(exc)
                 return
             for step in fit_classifier(train, test, dataset, recipe, stop=stop):
-                if not hasattr(step, "model"):
+                if isinstance(step, ClassifierProgress):
                     yield "progress", step
                     continue
-                try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                try:  # save_classifier makes the folder, and writes the file whole or not at all
                     yield "saved", (step, str(save_classifier(step, target)))
                 except (OSError, CheckpointError) as exc:
                     yield "unsaved", (step, str(exc))

@@ -58,7 +58,6 @@ class LatestRun(QObject):
 
     finished = Signal()  # a thread ended and was joined
 
-
     def __init__(self, on_item: Callable[[object], None], on_crashed: Callable[[str], None] | None = None,
                  name: str = "vae-worker", parent: QObject | None = None):
         super().__init__(parent)

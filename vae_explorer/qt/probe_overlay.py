@@ -66,24 +66,36 @@ class ProbeOverlay:
     def toggle(self) -> None:
         self.refresh() if self.visible else self.clear()
 
-    def classifier(self):
-        """The classifier of the shown model's dataset; None when there is none yet (training one is offered)."""
+    def classifier_for(self, dataset: str):
+        """(the dataset's classifier, None), loaded once and kept; (None, why) when there is none to load.
+
+        The layer and the comparison's figures both ask here, so a classifier file is read once.
+        """
         from vae_explorer.core.checkpoint_header import CheckpointError
         from vae_explorer.core.classifier import load_classifier
         from vae_explorer.core.resources import classifier_path
 
-        dataset = self.window.shown.data.name
         if dataset not in self.classifiers:
             path = classifier_path(dataset)
+            if path is None:
+                return None, f"No classifier for {dataset} yet (View ▸ Class regions offers to train one)"
             try:
-                if path is None:
-                    self.offer_training(dataset)
-                    return None
                 self.classifiers[dataset] = load_classifier(path).model
             except CheckpointError as exc:
-                self.window.statusBar().showMessage(f"Cannot use the classifier: {exc}", 10000)
-                return None
-        return self.classifiers[dataset]
+                return None, f"Cannot use the classifier: {exc}"
+        return self.classifiers[dataset], None
+
+    def classifier(self):
+        """The classifier of the shown model's dataset; None when there is none yet (training one is offered)."""
+        from vae_explorer.core.resources import classifier_path
+
+        dataset = self.window.shown.data.name
+        classifier, problem = self.classifier_for(dataset)
+        if classifier is None and classifier_path(dataset) is None:
+            self.offer_training(dataset)  # none at all, rather than a damaged one
+        elif classifier is None:
+            self.window.statusBar().showMessage(problem, 10000)
+        return classifier
 
     def offer_training(self, dataset: str) -> None:
         if self.training.running:

@@ -224,24 +224,15 @@ class SideBySide(QWidget):
 
     def _start_probe(self) -> None:
         """Score both models' decodes with the shipped classifier, off the GUI thread."""
-        from vae_explorer.core.checkpoint_header import CheckpointError
-        from vae_explorer.core.classifier import load_classifier, probe_figures
-        from vae_explorer.core.resources import classifier_path
+        from vae_explorer.core.classifier import probe_figures
 
         sessions = [s for s in (self.window.session, self.exploration.session)
                     if s is not None and self.probes.get(id(s.checkpoint), (None,))[0] is not s.checkpoint]
         if not sessions:
             return
-        dataset = sessions[0].data.name
-        path = classifier_path(dataset)
-        try:
-            if path is None:
-                raise CheckpointError(f"No classifier for {dataset} yet (View ▸ Class regions offers to train one)")
-            classifier = load_classifier(path).model
-        except CheckpointError as exc:
-            self.probe_missing = str(exc)
+        classifier, self.probe_missing = self.window.probe_overlay.classifier_for(sessions[0].data.name)
+        if classifier is None:
             return
-        self.probe_missing = None
         test = sessions[0].data.subset(PROBE_IMAGES)
 
         def work(stop):

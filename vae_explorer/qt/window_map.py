@@ -12,7 +12,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from vae_explorer.core import latent
-
 from vae_explorer.qt.inspector import class_name, format_z
 
 
